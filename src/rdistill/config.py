@@ -1,0 +1,208 @@
+"""Typed run configuration: one YAML file per recipe, validated before any work.
+
+``load_config(path, overrides)`` collects every problem (unknown key, wrong
+type, bad value) and raises one :class:`ConfigError` naming the file and each
+key, so a user fixes a recipe in one go instead of one error per run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rdistill.errors import ConfigError
+
+
+class _Section(BaseModel):
+    # extra="forbid": a misspelt key must fail, not be silently ignored.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    dataset: Literal["esnli"] = "esnli"
+    train_file: str = Field(description="data file, relative to the data root unless absolute")
+    teacher_files: list[str] = Field(
+        default_factory=list,
+        description="row-aligned teacher rationale files (e.g. PaLM valid_CoT_0/1.json), in order",
+    )
+    eval_file: str | None = Field(
+        default=None, description="separate test file; when null, test rows are split off train_file"
+    )
+    train_size: int | None = Field(default=None, ge=1, description="cap on training rows after split")
+    dev_size: int = Field(default=200, ge=0, description="rows held out for early stopping")
+    test_size: int = Field(default=1000, ge=1, description="rows held out for the final evaluation")
+    split_by: Literal["premise", "row"] = Field(
+        default="premise", description="keep all rows of one premise in the same split (no leakage)"
+    )
+    explanation_source: Literal["human", "palm", "both"] = "human"
+    multi_teacher: Literal["all", "sample", "gold_match"] = Field(
+        default="all",
+        description="with several explanation sources: one target each, one drawn, or label-matching only",
+    )
+    skip_invalid: bool = Field(default=False, description="skip and count bad rows instead of failing")
+
+
+class ModelConfig(_Section):
+    name: str = Field(default="smollm2-135m-instruct", description="alias, local folder or Hub id")
+    kind: Literal["auto", "causal", "seq2seq"] = "auto"
+    trust_remote_code: bool = False
+
+
+class FinetuneConfig(_Section):
+    mode: Literal["lora", "full", "frozen_encoder"] = "lora"
+    r: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class LossConfig(_Section):
+    alpha: float = Field(default=1.0, ge=0.0, description="weight of the label loss")
+    beta: float = Field(default=1.0, ge=0.0, description="weight of the explanation loss")
+    output_order: Literal["predict_explain", "explain_predict"] = "predict_explain"
+    task_prefix: bool = Field(
+        default=False,
+        description="step-by-step (Hsieh et al. 2023): [label] and [rationale] as two tasks",
+    )
+
+    @model_validator(mode="after")
+    def _not_both_zero(self) -> LossConfig:
+        if self.alpha == 0 and self.beta == 0:
+            raise ValueError("loss.alpha and loss.beta are both 0: nothing would be learned")
+        return self
+
+
+class TrainingConfig(_Section):
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: int = Field(default=-1, description="overrides epochs when > 0")
+    batch_size: int = Field(default=16, ge=1)
+    eval_batch_size: int = Field(default=32, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    lr: float = Field(default=3e-4, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    max_source_tokens: int = Field(default=160, ge=8)
+    max_target_tokens: int = Field(default=64, ge=4)
+    logging_steps: int = Field(default=10, ge=1)
+    eval_steps: int | None = Field(default=None, ge=1, description="null: evaluate once per epoch")
+    save_steps: int = Field(default=50, ge=1)
+    save_total_limit: int = Field(default=2, ge=1)
+    metric_for_best: Literal["eval_loss", "eval_label_accuracy"] = "eval_label_accuracy"
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+    group_by_length: bool = True
+    sparse_lm_head: bool = Field(
+        default=True, description="decoder-only: LM head only on positions that carry a target"
+    )
+    tensorboard: bool = True
+    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+
+
+class GenerationConfig(_Section):
+    max_new_tokens: int = Field(default=48, ge=1)
+    num_beams: int = Field(default=1, ge=1)
+    repetition_penalty: float = Field(default=1.0, gt=0)
+    length_penalty: float = 1.0
+    batch_size: int = Field(default=32, ge=1)
+
+
+class EvaluationConfig(_Section):
+    bertscore: bool = True
+    bertscore_model: str | None = Field(default=None, description="null: local all-MiniLM-L6-v2")
+    bertscore_layer: int | None = None
+    limit: int | None = Field(default=None, ge=1)
+
+
+class RunConfig(_Section):
+    name: str = "run"
+    seed: int = 42
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> RunConfig:
+        if self.data.explanation_source != "human" and not self.data.teacher_files:
+            raise ValueError(
+                f"data.explanation_source is '{self.data.explanation_source}' but "
+                "data.teacher_files is empty: list the teacher rationale files"
+            )
+        return self
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``key.sub=value``; the value is parsed as YAML so ``1e-4``, ``true``, ``[a,b]`` work."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form key.sub=value")
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override '{text}' has an empty key")
+    return parts, yaml.safe_load(raw) if raw.strip() else ""
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for text in overrides:
+        parts, value = parse_override(text)
+        node = raw
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override '{text}': '{part}' is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def _format_errors(origin: str, err: ValidationError) -> str:
+    lines = [f"{origin}: {err.error_count()} problem(s) in the config:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  - {key}: unknown key (check the spelling; see the README's config reference)")
+        else:
+            got = "" if e["type"] == "missing" else f" (got {e.get('input')!r})"
+            lines.append(f"  - {key}: {e['msg']}{got}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None,
+                raw: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
+    origin = str(path) if path else "<config>"
+    if raw is None:
+        if path is None:
+            raise ConfigError("no config file given")
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file '{p}' does not exist")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of sections")
+    raw = apply_overrides(raw, overrides or [])
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(origin, e)) from None
+    if cfg.training.precision == "fp16" and "t5" in cfg.model.name.lower():
+        raise ConfigError(
+            f"{origin}: training.precision=fp16 with a T5 model overflows (NaN losses); "
+            "use bf16 or fp32"
+        )
+    return cfg
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,51 @@
+"""Data-set names to loaders, and where data files are looked up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from rdistill.data.esnli import load_esnli
+from rdistill.data.load_result import LoadResult
+from rdistill.errors import DataError
+
+DATA_DIR_ENV = "RDISTILL_DATA_DIR"
+
+LOADERS: dict[str, Callable[..., LoadResult]] = {"esnli": load_esnli}
+
+
+def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResult:
+    """Load ``path`` with the loader registered as ``name`` (``kwargs`` go to the loader)."""
+    if name not in LOADERS:
+        raise DataError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(LOADERS))}")
+    return LOADERS[name](path, **kwargs)
+
+
+def resolve_data_path(relative: str | Path, data_dir: str | Path | None) -> Path:
+    """Locate a data file: absolute as given, else under ``data_dir`` or $RDISTILL_DATA_DIR.
+
+    ``data_dir`` (the ``--data-dir`` flag / config) wins over the environment variable.
+    Raises DataError naming the root searched and how to set it when the file is missing.
+    """
+    path = Path(relative).expanduser()
+    if path.is_absolute():
+        if not path.is_file():
+            raise DataError(f"data file not found: {path}")
+        return path
+    if data_dir is not None and str(data_dir).strip():
+        root, origin = Path(data_dir).expanduser(), "--data-dir"
+    elif os.environ.get(DATA_DIR_ENV, "").strip():
+        root, origin = Path(os.environ[DATA_DIR_ENV]).expanduser(), f"${DATA_DIR_ENV}"
+    else:
+        raise DataError(
+            f"data file {str(relative)!r} is a relative path but no data directory is set; "
+            f"pass --data-dir DIR or set the environment variable {DATA_DIR_ENV}=DIR"
+        )
+    candidate = root / path
+    if not candidate.is_file():
+        raise DataError(
+            f"data file {str(relative)!r} not found under {root} (from {origin}); "
+            f"looked for {candidate}; fix --data-dir or {DATA_DIR_ENV}"
+        )
+    return candidate

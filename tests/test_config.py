@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from rdistill.config import load_config, parse_override
+from rdistill.errors import ConfigError
+
+CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("**/*.yaml"))
+MINIMAL = {"data": {"train_file": "esnli/esnli_valid.json"}}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_parses(path):
+    cfg = load_config(path)
+    assert cfg.data.train_file
+
+
+def test_there_are_shipped_configs():
+    assert len(CONFIGS) >= 3
+
+
+def test_overrides_parse_yaml_values():
+    cfg = load_config(None, ["training.lr=1e-4", "loss.beta=0", "finetune.target_modules=[q_proj,v_proj]",
+                             "data.skip_invalid=true"], raw=dict(MINIMAL))
+    assert cfg.training.lr == 1e-4 and cfg.loss.beta == 0.0
+    assert cfg.finetune.target_modules == ["q_proj", "v_proj"]
+    assert cfg.data.skip_invalid is True
+
+
+def test_all_problems_reported_at_once_with_file_and_keys(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("data:\n  train_file: x.json\n  bogus: 1\ntraining:\n  lr: -1\n  batch_size: many\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    assert "data.bogus: unknown key" in msg
+    assert "training.lr" in msg and "training.batch_size" in msg
+    assert "3 problem(s)" in msg
+
+
+def test_bad_literal_names_allowed_values():
+    with pytest.raises(ConfigError, match="loss.output_order.*'predict_explain'"):
+        load_config(None, ["loss.output_order=sideways"], raw=dict(MINIMAL))
+
+
+def test_teacher_source_requires_teacher_files():
+    with pytest.raises(ConfigError, match="teacher_files"):
+        load_config(None, ["data.explanation_source=palm"], raw=dict(MINIMAL))
+
+
+def test_zero_weights_rejected():
+    with pytest.raises(ConfigError, match="both 0"):
+        load_config(None, ["loss.alpha=0", "loss.beta=0"], raw=dict(MINIMAL))
+
+
+def test_malformed_override_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        parse_override("training.lr")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_fp16_t5_refused():
+    raw = {"data": {"train_file": "x"}, "model": {"name": "google/flan-t5-base"}}
+    with pytest.raises(ConfigError, match="T5"):
+        load_config(None, ["training.precision=fp16"], raw=raw)
