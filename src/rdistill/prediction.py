@@ -1,0 +1,247 @@
+"""Batched prediction: label by scoring the label words, explanation by generation.
+
+The label is never parsed from free text: after the answer marker, each label
+word of the task is scored by the student and the probabilities are normalised
+over the label set. That gives a valid label for every example, and the
+probabilities feed calibration. The explanation is generated after the
+explanation marker, exactly where training put it. Rows are sorted by length
+before batching so that padding stays small.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from rdistill.config import GenerationConfig
+from rdistill.data.example import Example
+from rdistill.formatting import (
+    ANSWER_MARKER,
+    EXPLANATION_MARKER,
+    LABEL_TASK_PREFIX,
+    RATIONALE_TASK_PREFIX,
+    TaskFormat,
+    encode_prompt,
+    end_token_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictionSettings:
+    order: str = "predict_explain"
+    task_prefix: bool = False
+    explain: bool = True
+    max_source_tokens: int = 160
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _batches(order: list[int], size: int):
+    for i in range(0, len(order), size):
+        yield order[i:i + size]
+
+
+class Predictor:
+    """Predicts label (+ probabilities) and explanation for examples of one task."""
+
+    def __init__(self, model, tokenizer, fmt: TaskFormat, *, is_seq2seq: bool,
+                 settings: PredictionSettings, generation: GenerationConfig,
+                 show_progress: bool = True):
+        self.model = model
+        self.tok = tokenizer
+        self.fmt = fmt
+        self.is_seq2seq = is_seq2seq
+        self.s = settings
+        self.gen = generation
+        self.show_progress = show_progress
+        self.label_ids = [_ids(tokenizer, fmt.label_text(lab)) for lab in fmt.labels]
+        firsts = [ids[0] for ids in self.label_ids]
+        # One forward pass suffices when the label words start with distinct tokens.
+        self.first_token_scoring = len(set(firsts)) == len(firsts)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    # ---- inputs -------------------------------------------------------------------------
+    def _prompt_ids(self, example: Example, task_prefix: str = "") -> list[int]:
+        return encode_prompt(task_prefix + self.fmt.prompt(example), self.tok,
+                             is_seq2seq=self.is_seq2seq, max_tokens=self.s.max_source_tokens)
+
+    def _label_context(self, example: Example, explanation: str | None) -> tuple[list[int], list[int]]:
+        """(encoder ids, decoder ids) after which the label word follows; encoder empty if causal."""
+        prefix = LABEL_TASK_PREFIX if self.s.task_prefix else ""
+        target: list[int] = []
+        if self.s.order == "explain_predict" and not self.s.task_prefix and explanation is not None:
+            target += _ids(self.tok, f"{EXPLANATION_MARKER} {explanation.strip()}\n")
+        target += _ids(self.tok, ANSWER_MARKER)
+        prompt = self._prompt_ids(example, prefix)
+        if self.is_seq2seq:
+            return prompt, [self._decoder_start()] + target
+        return [], prompt + target
+
+    def _decoder_start(self) -> int:
+        cfg = self.model.config
+        start = getattr(cfg, "decoder_start_token_id", None)
+        if start is None and hasattr(cfg, "decoder"):
+            start = getattr(cfg.decoder, "decoder_start_token_id", None)
+        return start if start is not None else self.pad_id
+
+    # ---- label scoring ------------------------------------------------------------------
+    @torch.no_grad()
+    def _last_logits(self, enc: list[list[int]], dec: list[list[int]]) -> torch.Tensor:
+        """Next-token logits ``(B, V)`` after each (right-padded) decoder sequence."""
+        dev = self.model.device
+        lengths = torch.tensor([len(d) for d in dec], device=dev)
+        width = int(lengths.max())
+        dec_t = torch.tensor([d + [self.pad_id] * (width - len(d)) for d in dec], device=dev)
+        dec_mask = (torch.arange(width, device=dev)[None] < lengths[:, None]).long()
+        if self.is_seq2seq:
+            ew = max(len(e) for e in enc)
+            enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
+            enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
+            out = self.model(input_ids=enc_t, attention_mask=enc_mask, decoder_input_ids=dec_t,
+                             decoder_attention_mask=dec_mask)
+        else:
+            out = self.model(input_ids=dec_t, attention_mask=dec_mask)
+        return out.logits[torch.arange(len(dec), device=dev), lengths - 1].float()
+
+    @torch.no_grad()
+    def _sequence_scores(self, enc, dec) -> torch.Tensor:
+        """``(B, L)`` summed log-probabilities of each label's tokens (multi-token labels)."""
+        scores = []
+        for lab_ids in self.label_ids:
+            total = torch.zeros(len(dec), device=self.model.device)
+            for k, tok_id in enumerate(lab_ids):
+                logits = self._last_logits(enc, [d + lab_ids[:k] for d in dec])
+                total += torch.log_softmax(logits, -1)[:, tok_id]
+            scores.append(total)
+        return torch.stack(scores, 1)
+
+    def label_probabilities(self, examples: Sequence[Example],
+                            explanations: Sequence[str | None] | None = None,
+                            batch_size: int | None = None) -> list[dict[str, float]]:
+        """Probability of each label, normalised over the task's label set."""
+        contexts = [self._label_context(ex, explanations[i] if explanations else None)
+                    for i, ex in enumerate(examples)]
+        order = sorted(range(len(examples)), key=lambda i: len(contexts[i][0]) + len(contexts[i][1]))
+        out: list[dict[str, float]] = [{}] * len(examples)
+        size = batch_size or self.gen.batch_size
+        for idx in self._progress(list(_batches(order, size)), "scoring labels"):
+            enc = [contexts[i][0] for i in idx]
+            dec = [contexts[i][1] for i in idx]
+            if self.first_token_scoring:
+                logits = self._last_logits(enc, dec)
+                scores = logits[:, [ids[0] for ids in self.label_ids]]
+            else:
+                scores = self._sequence_scores(enc, dec)
+            probs = torch.softmax(scores, -1).cpu().tolist()
+            for i, p in zip(idx, probs):
+                out[i] = dict(zip(self.fmt.labels, p))
+        return out
+
+    # ---- explanation generation ---------------------------------------------------------
+    def _explanation_context(self, example: Example, label: str | None) -> tuple[list[int], list[int]]:
+        if self.s.task_prefix:
+            prompt, target = self._prompt_ids(example, RATIONALE_TASK_PREFIX), []
+        else:
+            prompt, target = self._prompt_ids(example), []
+            if self.s.order == "predict_explain":
+                target += _ids(self.tok, ANSWER_MARKER) + _ids(self.tok, self.fmt.label_text(label))
+                target += _ids(self.tok, "\n" + EXPLANATION_MARKER)
+            else:
+                target += _ids(self.tok, EXPLANATION_MARKER)
+        if self.is_seq2seq:
+            return prompt, [self._decoder_start()] + target
+        return [], prompt + target
+
+    @torch.no_grad()
+    def _generate(self, enc: list[list[int]], dec: list[list[int]]) -> list[str]:
+        dev = self.model.device
+        kwargs = dict(max_new_tokens=self.gen.max_new_tokens, num_beams=self.gen.num_beams,
+                      repetition_penalty=self.gen.repetition_penalty,
+                      length_penalty=self.gen.length_penalty, do_sample=False,
+                      pad_token_id=self.pad_id)
+        eos = end_token_id(self.tok)
+        if eos is not None:
+            kwargs["eos_token_id"] = eos
+        if self.is_seq2seq:
+            # Callers group rows so that decoder prefixes have equal length.
+            ew = max(len(e) for e in enc)
+            enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
+            enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
+            out = self.model.generate(input_ids=enc_t, attention_mask=enc_mask,
+                                      decoder_input_ids=torch.tensor(dec, device=dev), **kwargs)
+            new = out[:, len(dec[0]):]
+        else:
+            width = max(len(d) for d in dec)  # left padding: generation continues every row
+            ids = torch.tensor([[self.pad_id] * (width - len(d)) + d for d in dec], device=dev)
+            mask = torch.tensor([[0] * (width - len(d)) + [1] * len(d) for d in dec], device=dev)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+            new = out[:, width:]
+        texts = self.tok.batch_decode(new, skip_special_tokens=True)
+        # One line of explanation; anything after the newline is the next field or spill-over.
+        return [t.strip().split("\n")[0].strip() for t in texts]
+
+    def explanations(self, examples: Sequence[Example], labels: Sequence[str | None]) -> list[str]:
+        contexts = [self._explanation_context(ex, labels[i]) for i, ex in enumerate(examples)]
+        if self.is_seq2seq:
+            key = lambda i: (len(contexts[i][1]), len(contexts[i][0]))  # noqa: E731
+        else:
+            key = lambda i: len(contexts[i][1])  # noqa: E731
+        order = sorted(range(len(examples)), key=key)
+        batches: list[list[int]] = []
+        for idx in _batches(order, self.gen.batch_size):
+            if self.is_seq2seq:  # split so that every batch has one decoder prefix length
+                groups: dict[int, list[int]] = {}
+                for i in idx:
+                    groups.setdefault(len(contexts[i][1]), []).append(i)
+                batches.extend(groups.values())
+            else:
+                batches.append(idx)
+        out = [""] * len(examples)
+        for idx in self._progress(batches, "generating explanations"):
+            texts = self._generate([contexts[i][0] for i in idx], [contexts[i][1] for i in idx])
+            for i, t in zip(idx, texts):
+                out[i] = t
+        return out
+
+    # ---- everything ---------------------------------------------------------------------
+    def predict(self, examples: Sequence[Example]) -> list[dict]:
+        """Per-example records: ``uid``, ``gold_label``, ``pred_label``, ``label_probs``,
+        ``pred_explanation`` (None for label-only students), ``references``."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            if self.s.order == "explain_predict" and self.s.explain and not self.s.task_prefix:
+                expls: list[str | None] = list(self.explanations(examples, [None] * len(examples)))
+                probs = self.label_probabilities(examples, expls)
+                labels = [max(p, key=p.get) for p in probs]
+            else:
+                probs = self.label_probabilities(examples)
+                labels = [max(p, key=p.get) for p in probs]
+                expls = (list(self.explanations(examples, labels)) if self.s.explain
+                         else [None] * len(examples))
+        finally:
+            self.model.train(was_training)
+        return [
+            {
+                "uid": ex.uid,
+                "premise": ex.fields.get("premise"),
+                "hypothesis": ex.fields.get("hypothesis"),
+                "gold_label": ex.label,
+                "pred_label": labels[i],
+                "label_probs": probs[i],
+                "pred_explanation": expls[i],
+                "references": list(ex.explanations),
+            }
+            for i, ex in enumerate(examples)
+        ]
+
+    def _progress(self, items, desc):
+        return tqdm(items, desc=desc, disable=not self.show_progress, leave=False)

@@ -1,0 +1,43 @@
+"""Callbacks that only observe: a metrics.jsonl file and one compact log line per log step."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+log = logging.getLogger("rdistill.train")
+
+
+class MetricsLogCallback(TrainerCallback):
+    """Appends every Trainer log dict to ``metrics.jsonl`` and logs a one-line summary."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._t0 = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4),
+                  "elapsed_s": round(time.perf_counter() - self._t0, 1), **logs}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        log.info(self.format_line(record))
+
+    @staticmethod
+    def format_line(r: dict) -> str:
+        if "eval_loss" in r:
+            acc = r.get("eval_label_accuracy")
+            acc_s = f" | dev acc {acc:.3f}" if acc is not None else ""
+            return (f"step {r['step']} | eval loss {r['eval_loss']:.3f} (label "
+                    f"{r.get('eval_loss_label', float('nan')):.3f}, expl "
+                    f"{r.get('eval_loss_expl', float('nan')):.3f}){acc_s}")
+        if "loss" in r:
+            return (f"step {r['step']} | loss {r['loss']:.3f} (label {r.get('loss_label', float('nan')):.3f},"
+                    f" expl {r.get('loss_expl', float('nan')):.3f}) | lr {r.get('learning_rate', 0):.2e}"
+                    f" | {r['elapsed_s']:.0f}s")
+        return " | ".join(f"{k} {v}" for k, v in r.items())

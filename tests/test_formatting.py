@@ -1,0 +1,83 @@
+from rdistill.data.example import Example
+from rdistill.formatting import (
+    SPAN_EXPLANATION,
+    SPAN_LABEL,
+    SPAN_NONE,
+    TaskFormat,
+    encode_prompt,
+    encode_row,
+    training_rows,
+)
+
+FMT = TaskFormat("esnli", ("entailment", "neutral", "contradiction"))
+EX = Example(uid="1", fields={"premise": "A dog runs.", "hypothesis": "An animal moves."},
+             label="entailment", explanations=("A dog is an animal.",))
+
+
+def _rows(**kw):
+    base = dict(with_label=True, with_explanation=True, order="predict_explain", task_prefix=False)
+    base.update(kw)
+    return training_rows(EX, ["A dog is an animal."], FMT, **base)
+
+
+def test_predict_explain_layout_and_spans():
+    (row,) = _rows()
+    text = "".join(p for p, _ in row.pieces)
+    assert text == "Answer: entailment\nExplanation: A dog is an animal."
+    assert [s for _, s in row.pieces] == [SPAN_NONE, SPAN_LABEL, SPAN_EXPLANATION]
+    assert row.ends_with_eos_span == SPAN_EXPLANATION
+
+
+def test_explain_predict_puts_label_last():
+    (row,) = _rows(order="explain_predict")
+    assert "".join(p for p, _ in row.pieces) == "Explanation: A dog is an animal.\nAnswer: entailment"
+    assert row.ends_with_eos_span == SPAN_LABEL
+
+
+def test_label_only_has_no_explanation():
+    (row,) = _rows(with_explanation=False)
+    assert all(s != SPAN_EXPLANATION for _, s in row.pieces)
+
+
+def test_step_by_step_makes_two_prefixed_tasks():
+    rows = _rows(task_prefix=True)
+    assert [r.prompt.split(" ")[0] for r in rows] == ["[label]", "[rationale]"]
+    assert [s for _, s in rows[0].pieces] == [SPAN_NONE, SPAN_LABEL]
+    assert [s for _, s in rows[1].pieces] == [SPAN_EXPLANATION]
+
+
+def test_multiple_targets_make_multiple_rows():
+    rows = training_rows(EX, ["one.", "two."], FMT, with_label=True, with_explanation=True,
+                         order="predict_explain", task_prefix=False)
+    assert len(rows) == 2
+
+
+def test_encode_causal_row_masks_prompt_and_tags_spans(tiny_causal_tokenizer):
+    tok = tiny_causal_tokenizer
+    (row,) = _rows()
+    enc = encode_row(row, tok, is_seq2seq=False, max_source_tokens=200, max_target_tokens=200)
+    n = len(enc["input_ids"])
+    assert len(enc["labels"]) == len(enc["span_ids"]) == len(enc["attention_mask"]) == n
+    label_positions = [i for i, s in enumerate(enc["span_ids"]) if s == SPAN_LABEL]
+    assert tok.decode([enc["input_ids"][i] for i in label_positions]).strip() == "entailment"
+    assert enc["input_ids"][-1] == tok.eos_token_id and enc["span_ids"][-1] == SPAN_EXPLANATION
+    # labels are the inputs wherever a span is set, -100 elsewhere (prompt and marker)
+    for t, lab, s in zip(enc["input_ids"], enc["labels"], enc["span_ids"]):
+        assert lab == (t if s != SPAN_NONE else -100)
+
+
+def test_encode_seq2seq_row_keeps_markers_as_decoder_inputs(tiny_causal_tokenizer):
+    tok = tiny_causal_tokenizer
+    (row,) = _rows()
+    enc = encode_row(row, tok, is_seq2seq=True, max_source_tokens=200, max_target_tokens=200)
+    assert len(enc["decoder_input_tokens"]) == len(enc["labels"]) == len(enc["span_ids"])
+    assert -100 in enc["labels"]  # the "Answer:" marker carries no loss
+    assert -100 not in enc["decoder_input_tokens"]
+
+
+def test_prompt_truncated_from_the_left_keeps_the_end(tiny_causal_tokenizer):
+    tok = tiny_causal_tokenizer
+    long = "word " * 300 + "final question"
+    ids = encode_prompt(long, tok, is_seq2seq=False, max_tokens=16)
+    assert len(ids) <= 16
+    assert tok.decode(ids).strip().endswith("final question")

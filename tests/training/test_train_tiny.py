@@ -1,0 +1,81 @@
+"""A few real training steps per student kind with tiny random models."""
+
+import json
+
+import pytest
+
+from rdistill.config import load_config
+from rdistill.errors import ConfigError
+from rdistill.runs import RunPaths, load_student
+from rdistill.prediction import PredictionSettings, Predictor
+from rdistill.training.run import prepare_splits, task_format, train
+
+from .conftest import toy_config  # noqa: TID252
+
+
+def _losses(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in rows if "loss" in r]
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
+def test_train_loss_falls_saves_and_evaluates(model_fixture, request, esnli_file, tmp_path):
+    model_dir = request.getfixturevalue(model_fixture)
+    cfg = load_config(None, raw=toy_config(model_dir, esnli_file))
+    out = tmp_path / "run"
+    metrics = train(cfg, out, show_progress=False)
+    logged = _losses(out)
+    assert logged[-1]["loss"] < 0.7 * logged[0]["loss"]
+    assert {"loss_label", "loss_expl"} <= set(logged[0])
+    paths = RunPaths(out)
+    for f in (paths.config, paths.system, paths.data_summary, paths.eval_metrics, paths.summary,
+              paths.student / "rdistill.json"):
+        assert f.is_file(), f
+    assert metrics["n"] == 9
+    assert 0.0 <= metrics["label_accuracy"] <= 1.0
+    preds = [json.loads(x) for x in paths.eval_metrics.with_suffix(".predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 9 and all(isinstance(p["pred_explanation"], str) for p in preds)
+    assert all(abs(sum(p["label_probs"].values()) - 1) < 1e-4 for p in preds)
+    model, tok, kind, _ = load_student(out)
+    assert kind == ("seq2seq" if "seq2seq" in model_fixture else "causal")
+
+
+def test_lora_label_only_saves_adapter_that_reloads_to_same_predictions(tiny_causal_dir, esnli_file,
+                                                                        tmp_path):
+    raw = toy_config(tiny_causal_dir, esnli_file, epochs=4, lr=2e-2)
+    raw["finetune"] = {"mode": "lora", "r": 8, "alpha": 16, "target_modules": "all-linear"}
+    raw["loss"] = {"alpha": 1.0, "beta": 0.0}
+    out = tmp_path / "run"
+    metrics = train(load_config(None, raw=raw), out, show_progress=False)
+    assert metrics["rouge_l"] is None  # label-only student writes no explanation
+    logged = _losses(out)
+    assert logged[-1]["loss"] < logged[0]["loss"]
+    student = RunPaths(out).student
+    assert (student / "adapter_model.safetensors").is_file()
+    assert not (student / "model.safetensors").exists()  # LoRA saves the adapter only
+    saved = [json.loads(x) for x in RunPaths(out).eval_metrics.with_suffix(".predictions.jsonl")
+             .read_text().splitlines()]
+    model, tok, kind, cfg = load_student(out)
+    predictor = Predictor(model, tok, task_format(cfg), is_seq2seq=False, show_progress=False,
+                          settings=PredictionSettings(explain=False), generation=cfg.generation)
+    splits = prepare_splits(cfg, None)
+    again = predictor.predict(splits.test)
+    for a, b in zip(saved, again):
+        assert a["uid"] == b["uid"] and a["pred_label"] == b["pred_label"]
+        for lab in a["label_probs"]:
+            assert abs(a["label_probs"][lab] - b["label_probs"][lab]) < 1e-4
+
+
+def test_resume_continues_from_checkpoint(tiny_causal_dir, esnli_file, tmp_path):
+    out = tmp_path / "run"
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=4, save_steps=2)
+    raw["data"]["dev_size"] = 0
+    train(load_config(None, raw=raw), out, show_progress=False)
+    assert (out / "checkpoints" / "checkpoint-4").is_dir()
+    with pytest.raises(ConfigError, match="--resume"):
+        train(load_config(None, raw=raw), out, show_progress=False)
+    raw["training"]["max_steps"] = 6
+    train(load_config(None, raw=raw), out, resume=True, show_progress=False)
+    steps = [r["step"] for r in _losses(out)]
+    # the resumed run starts after step 4 instead of from scratch
+    assert steps[-1] == 6 and steps.count(2) == 1

@@ -1,0 +1,52 @@
+"""The loss path of RationaleTrainer against a plain full-logits computation."""
+
+import torch
+
+from rdistill.config import load_config
+from rdistill.data.example import Example
+from rdistill.formatting import TaskFormat
+from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.training.collator import RationaleCollator
+from rdistill.training.dataset import encode_examples
+from rdistill.training.trainer import dense_token_losses, sparse_causal_token_losses
+
+FMT = TaskFormat("esnli", ("entailment", "neutral", "contradiction"))
+
+
+def _batch(tok, is_seq2seq):
+    cfg = load_config(None, raw={"data": {"train_file": "x"}})
+    exs = [Example(uid=str(i), fields={"premise": f"the dog {i} runs", "hypothesis": h}, label=lab,
+                   explanations=(e,))
+           for i, (h, lab, e) in enumerate([("an animal runs", "entailment", "a dog is an animal"),
+                                            ("a cat sleeps now", "contradiction", "a dog is not a cat")])]
+    rows = encode_examples(exs, cfg, FMT, tok, is_seq2seq=is_seq2seq, seed=0)
+    return RationaleCollator(tok.pad_token_id, is_seq2seq, 0)(rows.rows)
+
+
+def test_sparse_lm_head_equals_dense_losses_with_lora(tiny_causal_dir):
+    torch.manual_seed(0)
+    tok = load_tokenizer(tiny_causal_dir)
+    model, kind = load_model(tiny_causal_dir)
+    model, _ = apply_finetuning(model, kind, "lora", r=4, alpha=8, dropout=0.0)
+    # make the adapter non-trivial so the test would notice it being bypassed
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.5)
+    batch = _batch(tok, False)
+    sparse = sparse_causal_token_losses(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+    dense = dense_token_losses(model, batch, is_seq2seq=False)
+    assert torch.allclose(sparse, dense, atol=1e-5)
+    assert (dense[batch["labels"] == -100] == 0).all()
+    # and equals the model's own mean CE over the target tokens
+    ref = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+    assert torch.allclose(dense.sum() / (batch["labels"][:, 1:] != -100).sum(), ref, atol=1e-5)
+
+
+def test_seq2seq_dense_losses_match_model_loss(tiny_seq2seq_dir):
+    tok = load_tokenizer(tiny_seq2seq_dir)
+    model, _ = load_model(tiny_seq2seq_dir)
+    batch = _batch(tok, True)
+    losses = dense_token_losses(model, batch, is_seq2seq=True)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                decoder_input_ids=batch["decoder_input_ids"], labels=batch["labels"])
+    assert torch.allclose(losses.sum() / (batch["labels"] != -100).sum(), out.loss, atol=1e-5)
