@@ -65,3 +65,23 @@ def test_fp16_t5_refused():
     raw = {"data": {"train_file": "x"}, "model": {"name": "google/flan-t5-base"}}
     with pytest.raises(ConfigError, match="T5"):
         load_config(None, ["training.precision=fp16"], raw=raw)
+
+
+def _leaf_keys(model_cls, prefix=""):
+    from pydantic import BaseModel
+
+    for name, field in model_cls.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from _leaf_keys(ann, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", name
+
+
+def test_readme_config_reference_names_every_key():
+    from rdistill.config import RunConfig
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [full for full, short in _leaf_keys(RunConfig)
+               if f"`{full}`" not in readme and f"`{short}`" not in readme]
+    assert not missing, f"README config reference lacks: {missing}"

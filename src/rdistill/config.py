@@ -23,7 +23,9 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     dataset: Literal["esnli"] = "esnli"
-    train_file: str = Field(description="data file, relative to the data root unless absolute")
+    train_file: str = Field(
+        description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT"
+    )
     teacher_files: list[str] = Field(
         default_factory=list,
         description="row-aligned teacher rationale files (e.g. PaLM valid_CoT_0/1.json), in order",

@@ -10,7 +10,6 @@ from rdistill.runs import RunPaths, load_student
 from rdistill.prediction import PredictionSettings, Predictor
 from rdistill.training.run import prepare_splits, task_format, train
 
-from .conftest import toy_config  # noqa: TID252
 
 
 def _losses(run_dir):
@@ -19,7 +18,7 @@ def _losses(run_dir):
 
 
 @pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
-def test_train_loss_falls_saves_and_evaluates(model_fixture, request, esnli_file, tmp_path):
+def test_train_loss_falls_saves_and_evaluates(model_fixture, request, esnli_file, tmp_path, toy_config):
     model_dir = request.getfixturevalue(model_fixture)
     cfg = load_config(None, raw=toy_config(model_dir, esnli_file))
     out = tmp_path / "run"
@@ -41,7 +40,7 @@ def test_train_loss_falls_saves_and_evaluates(model_fixture, request, esnli_file
 
 
 def test_lora_label_only_saves_adapter_that_reloads_to_same_predictions(tiny_causal_dir, esnli_file,
-                                                                        tmp_path):
+                                                                        tmp_path, toy_config):
     raw = toy_config(tiny_causal_dir, esnli_file, epochs=4, lr=2e-2)
     raw["finetune"] = {"mode": "lora", "r": 8, "alpha": 16, "target_modules": "all-linear"}
     raw["loss"] = {"alpha": 1.0, "beta": 0.0}
@@ -66,7 +65,7 @@ def test_lora_label_only_saves_adapter_that_reloads_to_same_predictions(tiny_cau
             assert abs(a["label_probs"][lab] - b["label_probs"][lab]) < 1e-4
 
 
-def test_resume_continues_from_checkpoint(tiny_causal_dir, esnli_file, tmp_path):
+def test_resume_continues_from_checkpoint(tiny_causal_dir, esnli_file, tmp_path, toy_config):
     out = tmp_path / "run"
     raw = toy_config(tiny_causal_dir, esnli_file, max_steps=4, save_steps=2)
     raw["data"]["dev_size"] = 0
@@ -79,3 +78,20 @@ def test_resume_continues_from_checkpoint(tiny_causal_dir, esnli_file, tmp_path)
     steps = [r["step"] for r in _losses(out)]
     # the resumed run starts after step 4 instead of from scratch
     assert steps[-1] == 6 and steps.count(2) == 1
+
+
+def test_hub_data_source_goes_through_the_hub_loader(tiny_causal_dir, esnli_file, monkeypatch, toy_config):
+    from rdistill.data.esnli import load_esnli
+    from rdistill.training import run
+
+    calls = []
+
+    def fake_hub(split, *, name, skip_invalid):
+        calls.append((name, split))
+        return load_esnli(esnli_file)
+
+    monkeypatch.setitem(run.HUB_LOADERS, "esnli", fake_hub)
+    raw = toy_config(tiny_causal_dir, "hub:esnli:validation")
+    splits = run.prepare_splits(load_config(None, raw=raw), data_dir=None)
+    assert calls == [("esnli", "validation")]
+    assert len(splits.train) + len(splits.dev) + len(splits.test) == 60

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 log = logging.getLogger("rdistill.train")
 
@@ -41,3 +42,10 @@ class MetricsLogCallback(TrainerCallback):
                     f" expl {r.get('loss_expl', float('nan')):.3f}) | lr {r.get('learning_rate', 0):.2e}"
                     f" | {r['elapsed_s']:.0f}s")
         return " | ".join(f"{k} {v}" for k, v in r.items())
+
+
+class QuietProgressCallback(ProgressCallback):
+    """The Trainer's tqdm bar (rate, ETA) without its raw log dicts: MetricsLogCallback logs those."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        return

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, dump_config
 from rdistill.data.example import Example
@@ -16,6 +17,7 @@ from rdistill.data.palm import attach_palm_rationales
 from rdistill.data.registry import load_dataset_file, resolve_data_path
 from rdistill.data.splits import split_examples
 from rdistill.data.esnli import LABELS as ESNLI_LABELS
+from rdistill.data.esnli import load_esnli_hub
 from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation import evaluate_predictions, write_evaluation
 from rdistill.formatting import TaskFormat
@@ -24,7 +26,7 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.prediction import PredictionSettings, Predictor
 from rdistill.runinfo import system_info
 from rdistill.runs import RunPaths, save_student
-from rdistill.training.callbacks import MetricsLogCallback
+from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 from rdistill.training.collator import RationaleCollator
 from rdistill.training.dataset import encode_examples
 from rdistill.training.trainer import RationaleTrainer
@@ -32,6 +34,8 @@ from rdistill.training.trainer import RationaleTrainer
 log = logging.getLogger("rdistill.train")
 
 TASK_LABELS = {"esnli": ESNLI_LABELS}
+HUB_PREFIX = "hub:"
+HUB_LOADERS = {"esnli": load_esnli_hub}
 
 
 @dataclass
@@ -47,8 +51,14 @@ def task_format(cfg: RunConfig) -> TaskFormat:
 
 
 def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | None, summary: dict):
-    path = resolve_data_path(rel, data_dir)
-    result = load_dataset_file(cfg.data.dataset, path, skip_invalid=cfg.data.skip_invalid)
+    if rel.startswith(HUB_PREFIX):  # hub:esnli:train -> the Hub data set, when online
+        hub_name, _, split = rel[len(HUB_PREFIX):].partition(":")
+        result = HUB_LOADERS[cfg.data.dataset](split or "train", name=hub_name,
+                                               skip_invalid=cfg.data.skip_invalid)
+        path = rel
+    else:
+        path = resolve_data_path(rel, data_dir)
+        result = load_dataset_file(cfg.data.dataset, path, skip_invalid=cfg.data.skip_invalid)
     summary[str(path)] = {"rows_read": result.n_read, "skipped": dict(result.skipped)}
     examples = result.examples
     if teacher_files:
@@ -125,10 +135,23 @@ def _training_args(cfg: RunConfig, paths: RunPaths, has_dev: bool) -> TrainingAr
 
 
 def _check_precision(cfg: RunConfig, model) -> None:
+    if cfg.training.precision == "bf16" and not torch.cuda.is_available() and not cpu_has_fast_bf16():
+        raise ConfigError(
+            f"training.precision=bf16: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native "
+            "bf16 arithmetic, so bf16 runs many times slower than fp32; use --set training.precision=fp32"
+        )
     if cfg.training.precision == "fp16" and getattr(model.config, "model_type", "") in ("t5", "mt5", "umt5"):
         raise ConfigError("training.precision=fp16 with a T5 model overflows (NaN losses): use bf16 or fp32")
     if cfg.training.precision == "fp16" and not torch.cuda.is_available():
         raise ConfigError("training.precision=fp16 needs a GPU; on CPU use bf16 or fp32")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """CPUs with AVX512-BF16 or AMX run bf16 matmuls natively; others (AVX2) emulate them slowly."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return ("avx512_bf16" in flags or "amx_bf16" in flags
+            or torch.backends.cpu.get_cpu_capability() in ("AVX512_BF16", "AMX"))
 
 
 def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None,
@@ -195,6 +218,9 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
         is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
         dev_label_accuracy=dev_label_accuracy if splits.dev else None,
     )
+    # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(QuietProgressCallback)
     has_ckpt = any(paths.checkpoints.glob("checkpoint-*"))
     train_out = trainer.train(resume_from_checkpoint=True if (resume and has_ckpt) else None)
     train_s = time.perf_counter() - t0

@@ -32,7 +32,8 @@ def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: t
     ``labels[:, t + 1]``, so the result is aligned with ``labels`` (0 at column 0).
     """
     base = _unwrap(model)
-    hidden = base.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    hidden = base.base_model(input_ids=input_ids, attention_mask=attention_mask,
+                             use_cache=False).last_hidden_state
     targets = labels[:, 1:]
     where = targets != IGNORE_INDEX
     logits = base.get_output_embeddings()(hidden[:, :-1][where])
@@ -74,7 +75,11 @@ class RationaleTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.alpha, self.beta = alpha, beta
         self.is_seq2seq = is_seq2seq
-        self.sparse_lm_head = sparse_lm_head and not is_seq2seq
+        # The sparse path calls the inner model directly: right for LoRA (its layers sit inside),
+        # wrong for prompt/prefix tuning, whose virtual tokens PeftModel.forward adds.
+        prompt_learning = any(getattr(c, "is_prompt_learning", False)
+                              for c in getattr(self.model, "peft_config", {}).values())
+        self.sparse_lm_head = sparse_lm_head and not is_seq2seq and not prompt_learning
         self.dev_label_accuracy = dev_label_accuracy
         # compute_loss returns a per-micro-batch mean, so the Trainer must divide by accumulation steps.
         self.loss_is_scaled_for_ga = False
