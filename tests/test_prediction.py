@@ -1,0 +1,76 @@
+"""Predictor: label scoring and explanation generation on tiny random models."""
+
+import pytest
+import torch
+
+from rdistill.config import GenerationConfig
+from rdistill.data.example import Example
+from rdistill.formatting import TaskFormat
+from rdistill.models import load_model, load_tokenizer
+from rdistill.prediction import PredictionSettings, Predictor
+
+FMT = TaskFormat("esnli", ("entailment", "neutral", "contradiction"))
+EXAMPLES = [Example(uid=str(i), fields={"premise": p, "hypothesis": h}, label="neutral", explanations=("x",))
+            for i, (p, h) in enumerate([("a dog runs", "an animal runs"),
+                                        ("the happy dog number one runs fast", "a cat sleeps"),
+                                        ("a dog", "a happy dog runs because it is happy")])]
+
+
+def _predictor(model_dir, **settings):
+    tok = load_tokenizer(model_dir)
+    model, kind = load_model(model_dir)
+    torch.manual_seed(0)
+    return Predictor(model, tok, FMT, is_seq2seq=kind == "seq2seq", show_progress=False,
+                     settings=PredictionSettings(**settings),
+                     generation=GenerationConfig(max_new_tokens=6, batch_size=2))
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
+@pytest.mark.parametrize("settings", [{}, {"order": "explain_predict"}, {"task_prefix": True}],
+                         ids=["predict_explain", "explain_predict", "step_by_step"])
+def test_predict_gives_valid_label_probs_and_text(model_fixture, settings, request):
+    pred = _predictor(request.getfixturevalue(model_fixture), **settings)
+    records = pred.predict(EXAMPLES)
+    assert [r["uid"] for r in records] == ["0", "1", "2"]
+    for r in records:
+        assert r["pred_label"] in FMT.labels
+        assert abs(sum(r["label_probs"].values()) - 1) < 1e-5
+        assert r["pred_label"] == max(r["label_probs"], key=r["label_probs"].get)
+        assert isinstance(r["pred_explanation"], str) and "\n" not in r["pred_explanation"]
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
+def test_batched_scores_equal_one_at_a_time(model_fixture, request):
+    pred = _predictor(request.getfixturevalue(model_fixture))
+    together = pred.label_probabilities(EXAMPLES, batch_size=3)
+    alone = [pred.label_probabilities([ex], batch_size=1)[0] for ex in EXAMPLES]
+    for a, b in zip(together, alone):
+        for lab in FMT.labels:
+            assert a[lab] == pytest.approx(b[lab], abs=1e-5)  # padding must not change a score
+
+
+def test_batched_generation_equals_one_at_a_time(tiny_causal_dir):
+    pred = _predictor(tiny_causal_dir)
+    labels = ["entailment", "neutral", "contradiction"]
+    together = pred.explanations(EXAMPLES, labels)
+    alone = [pred.explanations([ex], [lab])[0] for ex, lab in zip(EXAMPLES, labels)]
+    assert together == alone  # left padding must not change greedy output
+
+
+def test_sequence_scoring_when_label_first_tokens_collide(tiny_causal_dir):
+    pred = _predictor(tiny_causal_dir)
+    fast = pred.label_probabilities(EXAMPLES)
+    pred.first_token_scoring = False  # force the multi-token path
+    full = pred.label_probabilities(EXAMPLES)
+    for f, s in zip(fast, full):
+        assert abs(sum(s.values()) - 1) < 1e-5
+    # the full path scores every token of each label, so it differs from first-token scores
+    # whenever some label is multi-token; with single-token labels both are equal
+    if all(len(ids) == 1 for ids in pred.label_ids):
+        for f, s in zip(fast, full):
+            assert f == pytest.approx(s, abs=1e-5)
+
+
+def test_label_only_student_writes_no_explanation(tiny_causal_dir):
+    records = _predictor(tiny_causal_dir, explain=False).predict(EXAMPLES)
+    assert all(r["pred_explanation"] is None for r in records)
