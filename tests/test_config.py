@@ -85,3 +85,9 @@ def test_readme_config_reference_names_every_key():
     missing = [full for full, short in _leaf_keys(RunConfig)
                if f"`{full}`" not in readme and f"`{short}`" not in readme]
     assert not missing, f"README config reference lacks: {missing}"
+
+
+def test_label_metric_needs_label_loss():
+    with pytest.raises(ConfigError, match="metric_for_best=eval_loss"):
+        load_config(None, ["loss.alpha=0"], raw=dict(MINIMAL))
+    assert load_config(None, ["loss.alpha=0", "training.metric_for_best=eval_loss"], raw=dict(MINIMAL))

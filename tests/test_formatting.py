@@ -41,9 +41,10 @@ def test_label_only_has_no_explanation():
 
 def test_step_by_step_makes_two_prefixed_tasks():
     rows = _rows(task_prefix=True)
-    assert [r.prompt.split(" ")[0] for r in rows] == ["[label]", "[rationale]"]
+    assert [r.task_prefix for r in rows] == ["[label] ", "[rationale] "]
     assert [s for _, s in rows[0].pieces] == [SPAN_NONE, SPAN_LABEL]
-    assert [s for _, s in rows[1].pieces] == [SPAN_EXPLANATION]
+    # the explanation marker starts the target: the predictor supplies it, so no loss on it
+    assert [s for _, s in rows[1].pieces] == [SPAN_NONE, SPAN_EXPLANATION]
 
 
 def test_multiple_targets_make_multiple_rows():
@@ -81,3 +82,30 @@ def test_prompt_truncated_from_the_left_keeps_the_end(tiny_causal_tokenizer):
     ids = encode_prompt(long, tok, is_seq2seq=False, max_tokens=16)
     assert len(ids) <= 16
     assert tok.decode(ids).strip().endswith("final question")
+
+
+def test_long_explanation_is_shortened_keeping_label_and_eos(tiny_causal_tokenizer):
+    tok = tiny_causal_tokenizer
+    for order in ("predict_explain", "explain_predict"):
+        (row,) = training_rows(EX, ["because " * 80], FMT, with_label=True, with_explanation=True,
+                               order=order, task_prefix=False)
+        enc = encode_row(row, tok, is_seq2seq=False, max_source_tokens=200, max_target_tokens=20)
+        spans = enc["span_ids"]
+        assert enc["truncated"] == 1
+        assert sum(s != SPAN_NONE for s in spans) + spans.count(SPAN_NONE) - len(spans) == 0
+        label_ids = [t for t, s in zip(enc["input_ids"], spans) if s == SPAN_LABEL]
+        assert tok.decode(label_ids).replace(tok.eos_token, "").strip() == "entailment"
+        assert enc["input_ids"][-1] == tok.eos_token_id
+
+
+def test_task_prefix_survives_prompt_truncation(tiny_causal_tokenizer):
+    tok = tiny_causal_tokenizer
+    ids = encode_prompt("word " * 300, tok, is_seq2seq=False, max_tokens=16, prefix="[label] ")
+    assert len(ids) <= 16
+    assert tok.decode(ids).startswith("[label]") or "[ label ]" in tok.decode(ids)
+
+
+def test_multiline_rationale_becomes_one_line():
+    (row,) = training_rows(EX, ["first line\nsecond   line"], FMT, with_label=True, with_explanation=True,
+                           order="predict_explain", task_prefix=False)
+    assert row.pieces[-1][0] == "\nExplanation: first line second line"

@@ -74,3 +74,11 @@ def test_sequence_scoring_when_label_first_tokens_collide(tiny_causal_dir):
 def test_label_only_student_writes_no_explanation(tiny_causal_dir):
     records = _predictor(tiny_causal_dir, explain=False).predict(EXAMPLES)
     assert all(r["pred_explanation"] is None for r in records)
+
+
+def test_clean_explanation_cuts_newline_and_answer_marker():
+    from rdistill.prediction import clean_explanation
+
+    assert clean_explanation(" a dog is an animal\nAnswer: entailment") == "a dog is an animal"
+    assert clean_explanation("a dog is an animal answer : entailment") == "a dog is an animal"
+    assert clean_explanation("") == ""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import copy
+
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -133,6 +135,11 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
+        if self.loss.alpha == 0 and self.training.metric_for_best == "eval_label_accuracy":
+            raise ValueError(
+                "loss.alpha is 0 (the label is not trained) but training.metric_for_best is "
+                "eval_label_accuracy; set training.metric_for_best=eval_loss"
+            )
         if self.data.explanation_source != "human" and not self.data.teacher_files:
             raise ValueError(
                 f"data.explanation_source is '{self.data.explanation_source}' but "
@@ -172,7 +179,7 @@ def _format_errors(origin: str, err: ValidationError) -> str:
         if e["type"] == "extra_forbidden":
             lines.append(f"  - {key}: unknown key (check the spelling; see the README's config reference)")
         else:
-            got = "" if e["type"] == "missing" else f" (got {e.get('input')!r})"
+            got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
             lines.append(f"  - {key}: {e['msg']}{got}")
     return "\n".join(lines)
 
@@ -193,7 +200,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
             raise ConfigError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
-    raw = apply_overrides(raw, overrides or [])
+    raw = apply_overrides(copy.deepcopy(raw), overrides or [])
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as e:

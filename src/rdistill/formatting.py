@@ -11,15 +11,24 @@ Layouts (``<eos>`` is the tokenizer's end-of-sequence token)::
     explain_predict:  Explanation: <expl>\\n|Answer:| entailment<eos>
     label only (b=0): Answer:| entailment<eos>
     step-by-step:     "[label] " + prompt   -> Answer:| entailment<eos>
-                      "[rationale] " + prompt -> Explanation: <expl><eos>
+                      "[rationale] " + prompt -> Explanation:| <expl><eos>
+
+Span convention: the answer marker carries no loss; EOS belongs to the span it
+closes; the explanation marker is part of the explanation span except where it
+starts the target (step-by-step rationale rows), where the predictor supplies it.
+Over-long targets lose the end of the explanation, never the label or EOS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
+import logging
+
 from rdistill.data.example import Example
+
+log = logging.getLogger(__name__)
 
 SPAN_NONE, SPAN_LABEL, SPAN_EXPLANATION = 0, 1, 2
 
@@ -64,6 +73,7 @@ class TargetPieces:
     prompt: str
     pieces: tuple[tuple[str, int], ...]
     ends_with_eos_span: int
+    task_prefix: str = ""
 
 
 def target_pieces(
@@ -75,11 +85,14 @@ def target_pieces(
     order: Order,
 ) -> TargetPieces:
     """Pieces of one target. ``label`` None = explanation-only row, ``explanation`` None = label-only."""
-    expl_piece = f"{EXPLANATION_MARKER} {explanation.strip()}" if explanation is not None else None
+    # Teacher rationales may span lines; the predictor generates one line, so train one line.
+    explanation = " ".join(explanation.split()) if explanation is not None else None
+    expl_piece = f"{EXPLANATION_MARKER} {explanation}" if explanation is not None else None
     pieces: list[tuple[str, int]] = []
     if label is None:
-        assert expl_piece is not None
-        return TargetPieces(prompt, ((expl_piece, SPAN_EXPLANATION),), SPAN_EXPLANATION)
+        assert explanation is not None
+        pieces = [(EXPLANATION_MARKER, SPAN_NONE), (" " + explanation, SPAN_EXPLANATION)]
+        return TargetPieces(prompt, tuple(pieces), SPAN_EXPLANATION)
     if expl_piece is None:
         pieces = [(ANSWER_MARKER, SPAN_NONE), (label_text, SPAN_LABEL)]
         return TargetPieces(prompt, tuple(pieces), SPAN_LABEL)
@@ -106,11 +119,11 @@ def training_rows(
     rows: list[TargetPieces] = []
     if task_prefix:
         if with_label:
-            rows.append(target_pieces(LABEL_TASK_PREFIX + prompt, example.label, None,
-                                      label_text=label_text, order=order))
+            row = target_pieces(prompt, example.label, None, label_text=label_text, order=order)
+            rows.append(replace(row, task_prefix=LABEL_TASK_PREFIX))
         if with_explanation:
-            rows += [target_pieces(RATIONALE_TASK_PREFIX + prompt, None, e, label_text=label_text,
-                                   order=order) for e in explanations]
+            rows += [replace(target_pieces(prompt, None, e, label_text=label_text, order=order),
+                             task_prefix=RATIONALE_TASK_PREFIX) for e in explanations]
         return rows
     if not with_explanation:
         return [target_pieces(prompt, example.label, None, label_text=label_text, order=order)]
@@ -136,22 +149,28 @@ def encode_row(
     instruction sit at its end); the target is cut at ``max_target_tokens``.
     """
     prompt_ids = encode_prompt(row.prompt, tokenizer, is_seq2seq=is_seq2seq,
-                               max_tokens=max_source_tokens)
+                               max_tokens=max_source_tokens, prefix=row.task_prefix)
+    piece_ids = [(tokenizer(text, add_special_tokens=False)["input_ids"], span) for text, span in row.pieces]
+    eos = end_token_id(tokenizer)
+    overflow = sum(len(ids) for ids, _ in piece_ids) + (eos is not None) - max_target_tokens
+    if overflow > 0:  # shorten the explanation, keep label and EOS
+        piece_ids = [(ids[:max(1, len(ids) - overflow)] if span == SPAN_EXPLANATION else ids, span)
+                     for ids, span in piece_ids]
     target_ids: list[int] = []
     spans: list[int] = []
-    for text, span in row.pieces:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    for ids, span in piece_ids:
         target_ids += ids
         spans += [span] * len(ids)
-    eos = end_token_id(tokenizer)
     if eos is not None:
         target_ids.append(eos)
         spans.append(row.ends_with_eos_span)
     target_ids, spans = target_ids[:max_target_tokens], spans[:max_target_tokens]
     loss_labels = [t if s != SPAN_NONE else -100 for t, s in zip(target_ids, spans)]
+    truncated = int(overflow > 0)
     if is_seq2seq:
         # Marker tokens (span none) still feed the decoder as inputs; only their loss is off.
         return {
+            "truncated": truncated,
             "input_ids": prompt_ids,
             "attention_mask": [1] * len(prompt_ids),
             "labels": loss_labels,
@@ -159,6 +178,7 @@ def encode_row(
             "span_ids": spans,
         }
     return {
+        "truncated": truncated,
         "input_ids": prompt_ids + target_ids,
         "attention_mask": [1] * (len(prompt_ids) + len(target_ids)),
         "labels": [-100] * len(prompt_ids) + loss_labels,
@@ -166,18 +186,20 @@ def encode_row(
     }
 
 
-def encode_prompt(prompt: str, tokenizer, *, is_seq2seq: bool, max_tokens: int) -> list[int]:
+def encode_prompt(prompt: str, tokenizer, *, is_seq2seq: bool, max_tokens: int,
+                  prefix: str = "") -> list[int]:
     """Prompt ids with the tokenizer's own special tokens, left-truncated to ``max_tokens``.
 
-    Special tokens (BOS for Llama, CLS/SEP for BERT, EOS for T5) are kept around
-    the truncated body; a decoder-only prompt never ends with EOS, since the
-    target continues it.
+    Special tokens (BOS for Llama, CLS/SEP for BERT, EOS for T5) and the task
+    ``prefix`` (``[label] ``/``[rationale] ``) are kept around the truncated body;
+    a decoder-only prompt never ends with EOS, since the target continues it.
     """
     body = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     full = tokenizer(prompt, add_special_tokens=True)["input_ids"]
     head, tail = _special_affixes(full, body)
     if not is_seq2seq and tail and tail[-1] == end_token_id(tokenizer):
         tail = []
+    head = head + (tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else [])
     keep = max(1, max_tokens - len(head) - len(tail))
     return head + body[-keep:] + tail
 
@@ -187,6 +209,9 @@ def _special_affixes(full: list[int], body: list[int]) -> tuple[list[int], list[
     for start in range(len(full) - n + 1):
         if full[start:start + n] == body:
             return full[:start], full[start + n:]
+    # A tokenizer that merges special tokens into the text: keep its own encoding's ends.
+    log.warning("special tokens of this tokenizer could not be separated from the text; "
+                "using the prompt without them")
     return [], []
 
 

@@ -11,6 +11,7 @@ before batching so that padding stays small.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -49,6 +50,19 @@ def _batches(order: list[int], size: int):
         yield order[i:i + size]
 
 
+_ANSWER_AFTER_TEXT = re.compile(r"\banswer\s*:", re.IGNORECASE)
+
+
+def clean_explanation(text: str) -> str:
+    """The explanation part of generated text: its first line, before any answer marker.
+
+    Tokenizers that cannot write a newline (BERT's WordPiece) run the explanation
+    and the ``Answer:`` field together, so the marker is cut as well as the newline.
+    """
+    first = text.strip().split("\n")[0]
+    return _ANSWER_AFTER_TEXT.split(first, maxsplit=1)[0].strip()
+
+
 class Predictor:
     """Predicts label (+ probabilities) and explanation for examples of one task."""
 
@@ -70,8 +84,8 @@ class Predictor:
 
     # ---- inputs -------------------------------------------------------------------------
     def _prompt_ids(self, example: Example, task_prefix: str = "") -> list[int]:
-        return encode_prompt(task_prefix + self.fmt.prompt(example), self.tok,
-                             is_seq2seq=self.is_seq2seq, max_tokens=self.s.max_source_tokens)
+        return encode_prompt(self.fmt.prompt(example), self.tok, is_seq2seq=self.is_seq2seq,
+                             max_tokens=self.s.max_source_tokens, prefix=task_prefix)
 
     def _label_context(self, example: Example, explanation: str | None) -> tuple[list[int], list[int]]:
         """(encoder ids, decoder ids) after which the label word follows; encoder empty if causal."""
@@ -148,7 +162,7 @@ class Predictor:
     # ---- explanation generation ---------------------------------------------------------
     def _explanation_context(self, example: Example, label: str | None) -> tuple[list[int], list[int]]:
         if self.s.task_prefix:
-            prompt, target = self._prompt_ids(example, RATIONALE_TASK_PREFIX), []
+            prompt, target = self._prompt_ids(example, RATIONALE_TASK_PREFIX), _ids(self.tok, EXPLANATION_MARKER)
         else:
             prompt, target = self._prompt_ids(example), []
             if self.s.order == "predict_explain":
@@ -184,9 +198,7 @@ class Predictor:
             mask = torch.tensor([[0] * (width - len(d)) + [1] * len(d) for d in dec], device=dev)
             out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
             new = out[:, width:]
-        texts = self.tok.batch_decode(new, skip_special_tokens=True)
-        # One line of explanation; anything after the newline is the next field or spill-over.
-        return [t.strip().split("\n")[0].strip() for t in texts]
+        return [clean_explanation(t) for t in self.tok.batch_decode(new, skip_special_tokens=True)]
 
     def explanations(self, examples: Sequence[Example], labels: Sequence[str | None]) -> list[str]:
         contexts = [self._explanation_context(ex, labels[i]) for i, ex in enumerate(examples)]

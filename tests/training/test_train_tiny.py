@@ -95,3 +95,13 @@ def test_hub_data_source_goes_through_the_hub_loader(tiny_causal_dir, esnli_file
     splits = run.prepare_splits(load_config(None, raw=raw), data_dir=None)
     assert calls == [("esnli", "validation")]
     assert len(splits.train) + len(splits.dev) + len(splits.test) == 60
+
+
+def test_resume_refuses_a_changed_config(tiny_causal_dir, esnli_file, tmp_path, toy_config):
+    out = tmp_path / "run"
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=2, save_steps=2)
+    raw["data"]["dev_size"] = 0
+    train(load_config(None, raw=raw), out, show_progress=False)
+    raw["training"]["lr"] = 0.5
+    with pytest.raises(ConfigError, match=r"training.lr: 0.005 -> 0.5"):
+        train(load_config(None, raw=raw), out, resume=True, show_progress=False)

@@ -52,9 +52,11 @@ def encode_examples(examples: list[Example], cfg: RunConfig, fmt: TaskFormat, to
                                with_explanation=explain and bool(targets),
                                order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix)
         for p in pieces:
-            rows.append(encode_row(p, tokenizer, is_seq2seq=is_seq2seq,
-                                   max_source_tokens=cfg.training.max_source_tokens,
-                                   max_target_tokens=cfg.training.max_target_tokens))
+            row = encode_row(p, tokenizer, is_seq2seq=is_seq2seq,
+                             max_source_tokens=cfg.training.max_source_tokens,
+                             max_target_tokens=cfg.training.max_target_tokens)
+            counts["explanation_truncated"] += row.pop("truncated")
+            rows.append(row)
         counts["examples"] += 1
     counts["rows"] = len(rows)
     return EncodedRows(rows, counts)

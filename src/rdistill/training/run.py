@@ -11,7 +11,7 @@ import torch
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import ProgressCallback
 
-from rdistill.config import RunConfig, dump_config
+from rdistill.config import RunConfig, dump_config, load_config
 from rdistill.data.example import Example
 from rdistill.data.palm import attach_palm_rationales
 from rdistill.data.registry import load_dataset_file, resolve_data_path
@@ -146,6 +146,30 @@ def _check_precision(cfg: RunConfig, model) -> None:
         raise ConfigError("training.precision=fp16 needs a GPU; on CPU use bf16 or fp32")
 
 
+# A resumed run may get a longer budget or other evaluation settings, nothing that changes
+# what the saved checkpoints mean.
+RESUME_MAY_CHANGE = {"training.max_steps", "training.epochs", "training.num_threads"}
+RESUME_MAY_CHANGE_SECTIONS = ("generation.", "evaluation.")
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _check_resumable(saved: RunConfig, new: RunConfig, where: Path) -> None:
+    old_flat, new_flat = _flatten(saved.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
+    changed = [k for k in sorted(set(old_flat) | set(new_flat))
+               if old_flat.get(k) != new_flat.get(k) and k not in RESUME_MAY_CHANGE
+               and not k.startswith(RESUME_MAY_CHANGE_SECTIONS)]
+    if changed:
+        diffs = ", ".join(f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}" for k in changed)
+        raise ConfigError(f"--resume with a config that differs from {where} ({diffs}); "
+                          "resume with the same settings, or start a new --output-dir")
+
+
 def cpu_has_fast_bf16() -> bool:
     """CPUs with AVX512-BF16 or AMX run bf16 matmuls natively; others (AVX2) emulate them slowly."""
     cpuinfo = Path("/proc/cpuinfo")
@@ -163,6 +187,8 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
         raise ConfigError(f"'{paths.root}' already holds checkpoints: pass --resume to continue "
                           "that run, or choose another --output-dir")
     paths.root.mkdir(parents=True, exist_ok=True)
+    if resume and paths.config.is_file():
+        _check_resumable(load_config(paths.config), cfg, paths.config)
     if cfg.training.num_threads:
         torch.set_num_threads(cfg.training.num_threads)
     set_seed(cfg.seed)

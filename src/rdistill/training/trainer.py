@@ -13,6 +13,7 @@ from typing import Any, Callable
 import torch
 from transformers import Trainer
 
+from rdistill.formatting import SPAN_EXPLANATION, SPAN_LABEL
 from rdistill.losses import IGNORE_INDEX, rationale_loss, token_cross_entropy
 
 
@@ -79,23 +80,34 @@ class RationaleTrainer(Trainer):
         # wrong for prompt/prefix tuning, whose virtual tokens PeftModel.forward adds.
         prompt_learning = any(getattr(c, "is_prompt_learning", False)
                               for c in getattr(self.model, "peft_config", {}).values())
-        self.sparse_lm_head = sparse_lm_head and not is_seq2seq and not prompt_learning
+        # It also bypasses the DDP wrapper's forward (no gradient all-reduce), so it is
+        # single-process only; distributed runs take the dense path.
+        self.sparse_lm_head = (sparse_lm_head and not is_seq2seq and not prompt_learning
+                               and self.accelerator.num_processes == 1)
         self.dev_label_accuracy = dev_label_accuracy
         # compute_loss returns a per-micro-batch mean, so the Trainer must divide by accumulation steps.
         self.loss_is_scaled_for_ga = False
-        self._terms: dict[str, list[float]] = defaultdict(list)
+        self._terms: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.sparse_lm_head:
-            token_losses = sparse_causal_token_losses(model, inputs["input_ids"],
-                                                      inputs["attention_mask"], inputs["labels"])
+            # accelerate applies mixed precision to model.forward only; this path calls the inner
+            # model, so it enters autocast itself.
+            with self.accelerator.autocast():
+                token_losses = sparse_causal_token_losses(model, inputs["input_ids"],
+                                                          inputs["attention_mask"], inputs["labels"])
         else:
             token_losses = dense_token_losses(model, inputs, self.is_seq2seq)
-        loss, label_loss, expl_loss = rationale_loss(token_losses, inputs["span_ids"],
-                                                     alpha=self.alpha, beta=self.beta)
+        spans = inputs["span_ids"]
+        loss, label_loss, expl_loss = rationale_loss(token_losses, spans, alpha=self.alpha, beta=self.beta)
+        # Logged terms are token means over all batches since the last log: a batch without
+        # one span (step-by-step rows, gold_match) must not pull that term towards 0.
         prefix = "train" if model.training else "eval"
-        self._terms[f"{prefix}_loss_label"].append(label_loss.detach().item())
-        self._terms[f"{prefix}_loss_expl"].append(expl_loss.detach().item())
+        with torch.no_grad():
+            for name, span in (("loss_label", SPAN_LABEL), ("loss_expl", SPAN_EXPLANATION)):
+                mask = spans == span
+                self._terms[f"{prefix}_{name}"].append(
+                    torch.stack([(token_losses * mask).sum(), mask.sum().float()]))
         return (loss, {"label_loss": label_loss, "explanation_loss": expl_loss}) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
@@ -107,9 +119,10 @@ class RationaleTrainer(Trainer):
         # Each loss term is logged on its own, averaged over the steps since the last log.
         prefix = "eval" if any(k.startswith("eval_") for k in logs) else "train"
         for key in [k for k in self._terms if k.startswith(prefix)]:
-            values = self._terms.pop(key)
+            total, count = torch.stack(self._terms.pop(key)).sum(0).tolist()
             name = key if prefix == "eval" else key[len("train_"):]
-            logs[name] = round(sum(values) / len(values), 4)
+            if count:
+                logs[name] = round(total / count, 4)
         super().log(logs, *args, **kwargs)
 
     def evaluation_loop(self, *args, **kwargs):
