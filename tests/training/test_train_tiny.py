@@ -105,3 +105,18 @@ def test_resume_refuses_a_changed_config(tiny_causal_dir, esnli_file, tmp_path, 
     raw["training"]["lr"] = 0.5
     with pytest.raises(ConfigError, match=r"training.lr: 0.005 -> 0.5"):
         train(load_config(None, raw=raw), out, resume=True, show_progress=False)
+
+
+def test_tensorboard_events_and_early_stopping_best_checkpoint(tiny_causal_dir, esnli_file, tmp_path,
+                                                               toy_config):
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=6, eval_steps=2, tensorboard=True,
+                     early_stopping_patience=1, metric_for_best="eval_loss")
+    raw["loss"] = {"alpha": 1.0, "beta": 0.0}
+    out = tmp_path / "run"
+    train(load_config(None, raw=raw), out, show_progress=False)
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best_checkpoint"] and "checkpoint-" in summary["best_checkpoint"]
+    evals = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in evals if "eval_loss" in r]
+    assert evals and all("eval_label_accuracy" in r and "eval_loss_label" in r for r in evals)
