@@ -49,7 +49,8 @@ def test_corpus_level_is_not_mean_of_sentences():
     references = [["the cat sat on a mat"], ["a dog runs in the park"]]
     corpus = corpus_bleu(predictions, references)["bleu"]
     sentences = [sacrebleu.sentence_bleu(p, r).score / 100 for p, r in zip(predictions, references)]
-    assert corpus == pytest.approx(sacrebleu.corpus_bleu(predictions, [[r[0] for r in references]]).score / 100)
+    expected = sacrebleu.corpus_bleu(predictions, [[r[0] for r in references]]).score / 100
+    assert corpus == pytest.approx(expected)
     assert corpus != pytest.approx(sum(sentences) / 2)
 
 

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from rdistill.evaluation.calibration import calibration
@@ -53,7 +55,7 @@ def test_default_fifteen_bins_cover_the_unit_interval():
     table = calibration([0.5], [True])["reliability"]
     assert len(table) == 15
     assert table[0]["lower"] == 0.0 and table[-1]["upper"] == 1.0
-    assert all(a["upper"] == b["lower"] for a, b in zip(table, table[1:]))
+    assert all(a["upper"] == b["lower"] for a, b in pairwise(table))
     # 0.5 is in (7/15, 8/15].
     assert [row["count"] for row in table].index(1) == 7
 

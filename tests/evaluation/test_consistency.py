@@ -49,11 +49,11 @@ def test_cues_need_word_boundaries():
 
 def test_consistency_coverage_and_per_example():
     explanations = [
-        "A puppy is a dog.",                      # entailment cue, predicted entailment: agree
-        "The woman may not be the mother.",       # neutral cue, predicted contradiction: disagree
-        "A woman is not a man.",                  # contradiction cue, predicted contradiction: agree
-        "Two dogs run on the beach.",             # no cue: outside the denominator
-        None,                                     # no explanation: no cue
+        "A puppy is a dog.",  # entailment cue, predicted entailment: agree
+        "The woman may not be the mother.",  # neutral cue, predicted contradiction: disagree
+        "A woman is not a man.",  # contradiction cue, predicted contradiction: agree
+        "Two dogs run on the beach.",  # no cue: outside the denominator
+        None,  # no explanation: no cue
     ]
     predicted = ["entailment", "contradiction", "contradiction", "neutral", "neutral"]
     result = lexical_consistency(explanations, predicted)

@@ -55,7 +55,7 @@ def corpus_bleu(predictions: Sequence[str], references: Sequence[Sequence[str]])
             stream.append(ref)
 
     protocol: dict = {
-        "implementation": "sacrebleu corpus_bleu",
+        "implementation": "sacrebleu BLEU.corpus_score (the corpus_bleu defaults)",
         "references": "explanation_1, explanation_2 (first two non-blank references)",
         "tokenize": "13a",
         "sacrebleu_version": importlib.metadata.version("sacrebleu"),
