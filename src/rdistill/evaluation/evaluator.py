@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rdistill.errors import DataError
+from rdistill.evaluation.agreement import teacher_agreement
 from rdistill.evaluation.bertscore import bertscore_f1
+from rdistill.evaluation.bleu import corpus_bleu
+from rdistill.evaluation.calibration import calibration
 from rdistill.evaluation.classification import classification_metrics
+from rdistill.evaluation.consistency import NLI_LABELS, lexical_consistency
+from rdistill.evaluation.errors import error_analysis
 from rdistill.evaluation.rouge import rouge_l
 from rdistill.io import write_text_atomic
 
@@ -31,9 +36,10 @@ def _check_records(records: Sequence[dict]) -> None:
         seen_uids.add(record["uid"])
         if record["pred_label"] is not None and not isinstance(record["pred_label"], str):
             problems.append(f"{where}: pred_label must be a string or null")
-        explanation = record.get("pred_explanation")
-        if explanation is not None and not isinstance(explanation, str):
-            problems.append(f"{where}: pred_explanation must be a string or null")
+        for key in ("pred_explanation", "teacher_label", "teacher_rationale"):
+            value = record.get(key)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"{where}: {key} must be a string or null")
         references = record["references"]
         if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
             problems.append(f"{where}: references must be a list of strings")
@@ -50,6 +56,35 @@ def _check_records(records: Sequence[dict]) -> None:
         )
 
 
+def _valid_probs(label_probs: dict) -> bool:
+    # `0 <= p <= 1` is False for NaN as well.
+    return all(isinstance(p, (int, float)) and 0.0 <= p <= 1.0 for p in label_probs.values())
+
+
+def _calibration(records: Sequence[dict], n_bins: int) -> tuple[dict, dict]:
+    """(metric entries, protocol) of the calibration block."""
+    with_probs = [record for record in records if record.get("label_probs")]
+    usable = [record for record in with_probs if _valid_probs(record["label_probs"])]
+    if not usable:
+        return {"ece": None, "calibration": None}, {"skipped": "no record has valid label_probs"}
+    # Confidence = max label prob: the predictor's label is its argmax, and the
+    # probabilities are already normalised over the label set.
+    result = calibration(
+        [max(record["label_probs"].values()) for record in usable],
+        [record["pred_label"] == record["gold_label"] for record in usable],
+        n_bins=n_bins,
+    )
+    block = {key: result[key] for key in ("reliability", "accuracy_by_confidence", "n")}
+    protocol = {
+        **result["protocol"],
+        "n_excluded_no_label_probs": len(records) - len(with_probs),
+        # NaN or out-of-range probabilities come from a broken model: kept in the
+        # predictions file for debugging, left out of calibration and counted here.
+        "n_excluded_invalid_label_probs": len(with_probs) - len(usable),
+    }
+    return {"ece": result["ece"], "calibration": block}, protocol
+
+
 def evaluate_predictions(
     records: Sequence[dict],
     labels: Sequence[str],
@@ -57,18 +92,33 @@ def evaluate_predictions(
     bertscore: bool = True,
     bertscore_model: str | None = None,
     bertscore_layer: int | None = None,
+    ece_bins: int = 15,
+    explanation_labels: Sequence[str | None] | None = None,
+    error_examples: int = 5,
 ) -> dict:
     """Label and explanation metrics for one set of predictions.
 
     Each record holds ``uid``, ``gold_label``, ``pred_label`` (None when the
     output could not be parsed), ``pred_explanation`` (str or None, optional),
-    ``references`` (human explanations) and optionally ``label_probs``.
+    ``references`` (human explanations) and optionally ``label_probs``,
+    ``teacher_label`` and ``teacher_rationale`` (str or None).
 
-    Returns the keys of ``classification_metrics`` plus ``rouge_l`` and
-    ``bertscore_f1`` (None for label-only models, i.e. when no record has a
-    ``pred_explanation``, or when the metric is switched off), ``protocol``
-    and ``per_example`` ({"rouge_l": [...], "bertscore_f1": [...]}, aligned
-    with ``records``; ``write_evaluation`` moves it into the predictions file).
+    Returns the keys of ``classification_metrics`` plus ``rouge_l``,
+    ``bertscore_f1``, ``bleu`` and ``lexical_consistency`` / ``lexical_coverage``
+    (None for label-only models, i.e. when no record has a ``pred_explanation``,
+    or when the metric is switched off or, for the lexical baseline, when the
+    labels are not the NLI ones); ``ece`` and ``calibration`` (None without
+    ``label_probs``); ``teacher_label_agreement``, ``teacher_rouge_l`` and
+    ``teacher_bertscore_f1`` (None without teacher data); ``error_categories``
+    and ``error_analysis``; ``protocol``; and ``per_example`` (lists aligned
+    with ``records``: ``rouge_l``, ``bertscore_f1``, ``teacher_rouge_l``,
+    ``teacher_bertscore_f1``, ``lexical_cue_label``, ``error_category``;
+    ``write_evaluation`` moves them into the predictions file).
+
+    ``ece_bins``: equal-width calibration bins. ``explanation_labels``: the
+    label each explanation supports according to a judge (None = cannot tell),
+    used by the error analysis; default: the lexical cue baseline for NLI
+    labels, no judge otherwise. ``error_examples``: records kept per error category.
     """
     _check_records(records)
     metrics = classification_metrics(
@@ -76,9 +126,14 @@ def evaluate_predictions(
         [record["pred_label"] for record in records],
         labels,
     )
-    per_example: dict[str, list[float | None]] = {
-        "rouge_l": [None] * len(records),
-        "bertscore_f1": [None] * len(records),
+    n = len(records)
+    per_example: dict[str, list] = {
+        "rouge_l": [None] * n,
+        "bertscore_f1": [None] * n,
+        "teacher_rouge_l": [None] * n,
+        "teacher_bertscore_f1": [None] * n,
+        "lexical_cue_label": [None] * n,
+        "error_category": [None] * n,
     }
     protocol: dict = {
         "labels": list(labels),
@@ -106,12 +161,73 @@ def evaluate_predictions(
         else:
             metrics["bertscore_f1"] = None
             protocol["bertscore"] = {"skipped": "bertscore=False"}
+        bleu = corpus_bleu(predictions, references)
+        metrics["bleu"] = bleu["bleu"]
+        protocol["bleu"] = bleu["protocol"]
     else:
         metrics["rouge_l"] = None
         metrics["bertscore_f1"] = None
-        protocol["rouge_l"] = protocol["bertscore"] = {
+        metrics["bleu"] = None
+        protocol["rouge_l"] = protocol["bertscore"] = protocol["bleu"] = {
             "skipped": "no record has a pred_explanation (label-only model)"
         }
+
+    calibration_metrics, protocol["calibration"] = _calibration(records, ece_bins)
+    metrics.update(calibration_metrics)
+
+    # The cue rules only know the three NLI labels.
+    if not has_explanations:
+        metrics["lexical_consistency"] = metrics["lexical_coverage"] = None
+        protocol["lexical_consistency"] = {"skipped": "no record has a pred_explanation"}
+    elif set(labels) != set(NLI_LABELS):
+        metrics["lexical_consistency"] = metrics["lexical_coverage"] = None
+        protocol["lexical_consistency"] = {"skipped": f"labels are not {list(NLI_LABELS)}"}
+    else:
+        lexical = lexical_consistency(predictions, [r["pred_label"] for r in records])
+        metrics["lexical_consistency"] = lexical["lexical_consistency"]
+        metrics["lexical_coverage"] = lexical["coverage"]
+        per_example["lexical_cue_label"] = lexical["per_example"]["cue_label"]
+        protocol["lexical_consistency"] = {
+            **lexical["protocol"],
+            **{key: lexical[key] for key in ("n", "n_with_cue", "n_consistent")},
+        }
+
+    teacher = teacher_agreement(
+        [record["pred_label"] for record in records],
+        [record.get("teacher_label") for record in records],
+        [record.get("pred_explanation") for record in records] if has_explanations else None,
+        [record.get("teacher_rationale") for record in records],
+        bertscore=bertscore,
+        bertscore_model=bertscore_model,
+        bertscore_layer=bertscore_layer,
+    )
+    for key in ("teacher_label_agreement", "teacher_rouge_l", "teacher_bertscore_f1"):
+        metrics[key] = teacher[key]
+    per_example.update(teacher["per_example"])
+    counts = ("n_teacher_label", "n_teacher_rationale", "n_label_agree")
+    protocol["teacher_agreement"] = {
+        **teacher["protocol"], **{key: teacher[key] for key in counts}
+    }
+
+    if explanation_labels is not None:
+        judge = "explanation_labels passed to evaluate_predictions"
+    elif has_explanations and set(labels) == set(NLI_LABELS):
+        explanation_labels, judge = per_example["lexical_cue_label"], "lexical cue baseline"
+    else:
+        judge = "none (label-only model or non-NLI labels): explanations unjudged"
+    errors = error_analysis(records, explanation_labels, labels=labels,
+                            explanations_expected=has_explanations, k=error_examples)
+    metrics["error_categories"] = errors["error_categories"]
+    metrics["error_analysis"] = {
+        key: errors[key] for key in ("explanation_unjudged", "top_confusions", "examples")
+    }
+    per_example["error_category"] = errors["per_example"]
+    protocol["error_analysis"] = {
+        "judge": judge,
+        "categories": "invalid (no label, or no explanation when expected); else correct, "
+        "label_error, explanation_error, both by label vs gold and judged explanation "
+        "label vs gold; unjudged explanations count as consistent",
+    }
 
     metrics["protocol"] = protocol
     metrics["per_example"] = per_example
@@ -121,8 +237,9 @@ def evaluate_predictions(
 def write_evaluation(metrics: dict, records: Sequence[dict], output: Path) -> tuple[Path, Path]:
     """Write ``output`` (metrics JSON) and ``output.with_suffix(".predictions.jsonl")``.
 
-    The metrics file holds everything but ``per_example``; those scores are
-    added to each record (keys ``rouge_l``, ``bertscore_f1``) in the JSONL file.
+    The metrics file holds everything but ``per_example``; its entries are
+    added to each record (keys ``rouge_l``, ``bertscore_f1`` always, and any other
+    ``per_example`` key) in the JSONL file.
     Both are written atomically (temp file in the same folder + os.replace), so
     a crash never leaves a half-written result. Returns (metrics, predictions) paths.
     """
@@ -142,8 +259,8 @@ def write_evaluation(metrics: dict, records: Sequence[dict], output: Path) -> tu
     lines = []
     for position, record in enumerate(records):
         row = dict(record)
-        row["rouge_l"] = per_example.get("rouge_l", [None] * len(records))[position]
-        row["bertscore_f1"] = per_example.get("bertscore_f1", [None] * len(records))[position]
+        for key in ("rouge_l", "bertscore_f1", *per_example):
+            row[key] = per_example[key][position] if key in per_example else None
         # Records are passed through as given (a NaN label prob from a broken
         # model is worth keeping for debugging, so no allow_nan=False here).
         lines.append(json.dumps(row, ensure_ascii=False))
