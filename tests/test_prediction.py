@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rdistill.config import GenerationConfig
-from rdistill.data.example import Example
+from rdistill.data.example import Example, TeacherRationale
 from rdistill.formatting import TaskFormat
 from rdistill.models import load_model, load_tokenizer
 from rdistill.prediction import PredictionSettings, Predictor
@@ -74,6 +74,17 @@ def test_sequence_scoring_when_label_first_tokens_collide(tiny_causal_dir):
 def test_label_only_student_writes_no_explanation(tiny_causal_dir):
     records = _predictor(tiny_causal_dir, explain=False).predict(EXAMPLES)
     assert all(r["pred_explanation"] is None for r in records)
+
+
+def test_records_carry_the_first_teacher_rationale(tiny_causal_dir):
+    rationales = (TeacherRationale("palm", "a dog is an animal", "entailment"),
+                  TeacherRationale("other", "second teacher", "neutral"))
+    examples = [EXAMPLES[0], Example(uid="t", fields=EXAMPLES[1].fields, label="neutral",
+                                     rationales=rationales)]
+    records = _predictor(tiny_causal_dir, explain=False).predict(examples)
+    assert (records[0]["teacher_label"], records[0]["teacher_rationale"]) == (None, None)
+    assert (records[1]["teacher_label"], records[1]["teacher_rationale"]) == (
+        "entailment", "a dog is an animal")
 
 
 def test_clean_explanation_cuts_newline_and_answer_marker():

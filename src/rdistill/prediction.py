@@ -226,7 +226,9 @@ class Predictor:
     # ---- everything ---------------------------------------------------------------------
     def predict(self, examples: Sequence[Example]) -> list[dict]:
         """Per-example records: ``uid``, ``gold_label``, ``pred_label``, ``label_probs``,
-        ``pred_explanation`` (None for label-only students), ``references``."""
+        ``pred_explanation`` (None for label-only students), ``references``, and
+        ``teacher_label`` / ``teacher_rationale`` from the example's first teacher
+        rationale (None without one), for student-teacher agreement."""
         was_training = self.model.training
         self.model.eval()
         try:
@@ -251,6 +253,8 @@ class Predictor:
                 "label_probs": probs[i],
                 "pred_explanation": expls[i],
                 "references": list(ex.explanations),
+                "teacher_label": ex.rationales[0].label if ex.rationales else None,
+                "teacher_rationale": ex.rationales[0].text if ex.rationales else None,
             }
             for i, ex in enumerate(examples)
         ]
