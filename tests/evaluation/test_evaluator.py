@@ -146,7 +146,8 @@ def test_write_evaluation(tmp_path):
     assert all(row["bertscore_f1"] is None for row in rows)
     assert rows[0]["label_probs"] == records[0]["label_probs"]
     assert "rouge_l" not in records[0]  # the caller's records are not modified
-    assert sorted(os.listdir(output.parent)) == ["metrics.json", "metrics.predictions.jsonl"]
+    assert sorted(os.listdir(output.parent)) == ["metrics.errors.jsonl", "metrics.json",
+                                                 "metrics.predictions.jsonl"]
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
@@ -308,3 +309,17 @@ def test_written_files_hold_the_new_metrics(tmp_path):
     assert [row["error_category"] for row in rows] == metrics["per_example"]["error_category"]
     assert rows[4]["lexical_cue_label"] == "contradiction"
     assert rows[0]["teacher_rouge_l"] is None
+
+
+def test_write_evaluation_writes_errors_file_next_to_metrics(tmp_path):
+    records = [
+        {"uid": "a", "gold_label": "entailment", "pred_label": "entailment", "pred_explanation": "x",
+         "references": ["x"], "label_probs": {"entailment": 0.9, "neutral": 0.05, "contradiction": 0.05}},
+        {"uid": "b", "gold_label": "neutral", "pred_label": "entailment", "pred_explanation": "y",
+         "references": ["z"], "label_probs": {"entailment": 0.6, "neutral": 0.3, "contradiction": 0.1}},
+    ]
+    metrics = evaluate_predictions(records, ("entailment", "neutral", "contradiction"), bertscore=False)
+    out = tmp_path / "eval" / "metrics.json"
+    write_evaluation(metrics, records, out)
+    errors = [json.loads(x) for x in out.with_suffix(".errors.jsonl").read_text().splitlines()]
+    assert [e["uid"] for e in errors] == ["b"] and errors[0]["error_category"] != "correct"

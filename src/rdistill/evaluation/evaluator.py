@@ -13,7 +13,7 @@ from rdistill.evaluation.bleu import corpus_bleu
 from rdistill.evaluation.calibration import calibration
 from rdistill.evaluation.classification import classification_metrics
 from rdistill.evaluation.consistency import NLI_LABELS, lexical_consistency
-from rdistill.evaluation.errors import error_analysis
+from rdistill.evaluation.errors import error_analysis, write_errors
 from rdistill.evaluation.rouge import rouge_l
 from rdistill.io import write_text_atomic
 
@@ -240,8 +240,10 @@ def write_evaluation(metrics: dict, records: Sequence[dict], output: Path) -> tu
     The metrics file holds everything but ``per_example``; its entries are
     added to each record (keys ``rouge_l``, ``bertscore_f1`` always, and any other
     ``per_example`` key) in the JSONL file.
-    Both are written atomically (temp file in the same folder + os.replace), so
-    a crash never leaves a half-written result. Returns (metrics, predictions) paths.
+    Every record whose error category is not ``correct`` also goes to
+    ``output.with_suffix(".errors.jsonl")``. All are written atomically (temp
+    file in the same folder + os.replace), so a crash never leaves a
+    half-written result. Returns (metrics, predictions) paths.
     """
     output = Path(output)
     per_example = metrics.get("per_example") or {}
@@ -266,4 +268,6 @@ def write_evaluation(metrics: dict, records: Sequence[dict], output: Path) -> tu
         lines.append(json.dumps(row, ensure_ascii=False))
     predictions_path = output.with_suffix(".predictions.jsonl")
     write_text_atomic(predictions_path, "".join(line + "\n" for line in lines))
+    if per_example.get("error_category") and all(c is not None for c in per_example["error_category"]):
+        write_errors(output.with_suffix(".errors.jsonl"), records, per_example["error_category"])
     return output, predictions_path

@@ -264,7 +264,8 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
         "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
         "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in (
-            "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "invalid_rate", "n")},
+            "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
+            "teacher_label_agreement", "invalid_rate", "n")},
     }
     write_json_atomic(paths.summary, summary)
     return metrics
