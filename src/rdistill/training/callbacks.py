@@ -31,15 +31,18 @@ class MetricsLogCallback(TrainerCallback):
 
     @staticmethod
     def format_line(r: dict) -> str:
+        def terms(prefix: str) -> str:
+            parts = [f"{name} {r[prefix + key]:.3f}" for name, key in (("label", "loss_label"),
+                                                                       ("expl", "loss_expl"))
+                     if prefix + key in r]
+            return f" ({', '.join(parts)})" if parts else ""
+
         if "eval_loss" in r:
             acc = r.get("eval_label_accuracy")
             acc_s = f" | dev acc {acc:.3f}" if acc is not None else ""
-            return (f"step {r['step']} | eval loss {r['eval_loss']:.3f} (label "
-                    f"{r.get('eval_loss_label', float('nan')):.3f}, expl "
-                    f"{r.get('eval_loss_expl', float('nan')):.3f}){acc_s}")
+            return f"step {r['step']} | eval loss {r['eval_loss']:.3f}{terms('eval_')}{acc_s}"
         if "loss" in r:
-            return (f"step {r['step']} | loss {r['loss']:.3f} (label {r.get('loss_label', float('nan')):.3f},"
-                    f" expl {r.get('loss_expl', float('nan')):.3f}) | lr {r.get('learning_rate', 0):.2e}"
+            return (f"step {r['step']} | loss {r['loss']:.3f}{terms('')} | lr {r.get('learning_rate', 0):.2e}"
                     f" | {r['elapsed_s']:.0f}s")
         return " | ".join(f"{k} {v}" for k, v in r.items())
 
