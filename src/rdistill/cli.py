@@ -78,16 +78,13 @@ def _read_inputs(path: str) -> list:
 
 
 def _predictor(run_dir: str, quiet: bool):
-    from rdistill.prediction import PredictionSettings, Predictor
+    from rdistill.prediction import Predictor, settings_for
     from rdistill.runs import load_student
     from rdistill.training.run import task_format
 
     model, tokenizer, kind, cfg = load_student(run_dir)
-    settings = PredictionSettings(order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix,
-                                  explain=cfg.loss.beta > 0,
-                                  max_source_tokens=cfg.training.max_source_tokens)
     fmt = task_format(cfg)
-    return Predictor(model, tokenizer, fmt, is_seq2seq=kind == "seq2seq", settings=settings,
+    return Predictor(model, tokenizer, fmt, is_seq2seq=kind == "seq2seq", settings=settings_for(cfg),
                      generation=cfg.generation, show_progress=not quiet), cfg, fmt
 
 

@@ -41,6 +41,12 @@ class PredictionSettings:
     max_source_tokens: int = 160
 
 
+def settings_for(cfg) -> PredictionSettings:
+    """Prediction settings that match how a run (a ``RunConfig``) trained its student."""
+    return PredictionSettings(order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix,
+                              explain=cfg.loss.beta > 0, max_source_tokens=cfg.training.max_source_tokens)
+
+
 def _ids(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 

@@ -23,7 +23,7 @@ from rdistill.evaluation import evaluate_predictions, write_evaluation
 from rdistill.formatting import TaskFormat
 from rdistill.io import write_json_atomic, write_text_atomic
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
-from rdistill.prediction import PredictionSettings, Predictor
+from rdistill.prediction import Predictor, settings_for
 from rdistill.runinfo import system_info
 from rdistill.runs import RunPaths, save_student
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
@@ -214,9 +214,7 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
              splits.summary["splits"], len(train_rows), len(dev_rows),
              f"{params['params_trainable']:,}", f"{params['params_total']:,}")
 
-    settings = PredictionSettings(order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix,
-                                  explain=cfg.loss.beta > 0,
-                                  max_source_tokens=cfg.training.max_source_tokens)
+    settings = settings_for(cfg)
     predictor = Predictor(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
                           generation=cfg.generation, show_progress=show_progress)
 
