@@ -218,8 +218,3 @@ def _special_affixes(full: list[int], body: list[int]) -> tuple[list[int], list[
 def end_token_id(tokenizer) -> int | None:
     """EOS, or SEP for BERT-style tokenizers (a MiniLM decoder ends its output with [SEP])."""
     return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-
-
-def answer_prefix_ids(tokenizer) -> list[int]:
-    """Ids of the answer marker, after which the label word is scored."""
-    return tokenizer(ANSWER_MARKER, add_special_tokens=False)["input_ids"]
