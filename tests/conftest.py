@@ -222,7 +222,7 @@ def _toy_config(model_dir, train_file, **training):
         "training": {"epochs": 8, "batch_size": 8, "lr": 5e-3, "logging_steps": 2, "save_steps": 10,
                      "warmup_ratio": 0.0, "tensorboard": False, **training},
         "generation": {"max_new_tokens": 8, "batch_size": 4},
-        "evaluation": {"bertscore": False},
+        "evaluation": {"bertscore": False, "judge": False},
     }
 
 
@@ -230,3 +230,20 @@ def _toy_config(model_dir, train_file, **training):
 def toy_config():
     """Builds a raw config dict for a tiny model on the toy e-SNLI file."""
     return _toy_config
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder with a random 2-layer BERT encoder (hidden 32, no task head) and its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = build_tiny_tokenizer(append_eos=False)
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, vocab_size=len(tokenizer),
+                        max_position_embeddings=256, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny_encoder")
+    BertModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

@@ -92,3 +92,43 @@ def test_train_eval_predict_end_to_end(toy_yaml, esnli_file, tmp_path, capsys):
 def test_eval_of_unfinished_run_is_clear(tmp_path, capsys):
     assert main(["eval", str(tmp_path), "--data-file", "x.json", "--output", str(tmp_path / "m.json")]) == 2
     assert "not a finished rdistill run" in capsys.readouterr().err
+
+
+def test_eval_of_seeds_with_judge_and_teacher_file(toy_yaml, esnli_file, tiny_encoder_dir, tmp_path, capsys):
+    runs = []
+    for seed in (1, 2):
+        run = tmp_path / f"seed{seed}"
+        assert main(["--quiet", "train", str(toy_yaml), "--output-dir", str(run), "--set", f"seed={seed}",
+                     "--set", "evaluation.judge=true", "--set", f"evaluation.judge_model={tiny_encoder_dir}",
+                     "--set", "evaluation.judge_epochs=1"]) == 0
+        runs.append(str(run))
+        trained = json.loads((run / "eval" / "metrics.json").read_text())
+        # The judge trained on the run's training rows and scored the held-out ones.
+        assert 0.0 <= trained["faithfulness"] <= 1.0 and trained["judge_ceiling"] is not None
+    teacher = tmp_path / "teacher.jsonl"
+    from rdistill.data.registry import load_dataset_file
+
+    uids = [ex.uid for ex in load_dataset_file("esnli", esnli_file).examples[:3]]
+    teacher.write_text("".join(json.dumps({"uid": uid, "rationale": "a dog is an animal",
+                                           "label": "entailment"}) + "\n" for uid in uids))
+    out = tmp_path / "seeds.json"
+    capsys.readouterr()
+    assert main(["--quiet", "eval", *runs, "--data-file", str(esnli_file), "--limit", "5",
+                 "--teacher-file", str(teacher), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mean ± std over 2 runs" in printed
+    summary = json.loads(out.read_text())
+    assert summary["n_runs"] == 2 and len(summary["runs"]) == 2
+    per_run = [json.loads(open(path).read()) for path in summary["runs"]]
+    accs = [m["label_accuracy"] for m in per_run]
+    assert summary["mean"]["label_accuracy"] == pytest.approx(sum(accs) / 2)
+    assert summary["std"]["label_accuracy"] == pytest.approx(abs(accs[0] - accs[1]) / 2 ** 0.5)
+    for metrics in per_run:
+        # Only 3 of the 5 evaluated rows have a teacher line.
+        assert metrics["protocol"]["teacher_agreement"]["n_teacher_label"] == 3
+        assert metrics["faithfulness"] is not None and metrics["las"] is not None
+        assert set(metrics["difficulty"]) >= {"input_length", "teacher", "input_judge"}
+    capsys.readouterr()
+    assert main(["--quiet", "eval", runs[0], "--data-file", str(esnli_file), "--limit", "5",
+                 "--no-judge", "--output", str(tmp_path / "nojudge.json")]) == 0
+    assert json.loads((tmp_path / "nojudge.json").read_text())["faithfulness"] is None

@@ -77,35 +77,38 @@ def _read_inputs(path: str) -> list:
     return examples
 
 
-def _predictor(run_dir: str, quiet: bool):
-    from rdistill.prediction import Predictor, settings_for
-    from rdistill.runs import load_student
-    from rdistill.training.run import task_format
-
-    model, tokenizer, kind, cfg = load_student(run_dir)
-    fmt = task_format(cfg)
-    return Predictor(model, tokenizer, fmt, is_seq2seq=kind == "seq2seq", settings=settings_for(cfg),
-                     generation=cfg.generation, show_progress=not quiet), cfg, fmt
-
-
 def cmd_eval(args) -> int:
-    from rdistill.data.registry import load_dataset_file
-    from rdistill.evaluation import evaluate_predictions, write_evaluation
+    from rdistill.evaluation.seeds import aggregate
+    from rdistill.evaluation.student_eval import evaluate_run_dir
+    from rdistill.io import write_json_atomic
 
-    predictor, cfg, fmt = _predictor(args.run_dir, args.quiet)
-    result = load_dataset_file(cfg.data.dataset, Path(args.data_file), skip_invalid=args.skip_invalid)
-    examples = result.examples[: args.limit] if args.limit else result.examples
-    records = predictor.predict(examples)
-    metrics = evaluate_predictions(records, fmt.labels,
-                                   bertscore=cfg.evaluation.bertscore and predictor.s.explain,
-                                   bertscore_model=cfg.evaluation.bertscore_model,
-                                   bertscore_layer=cfg.evaluation.bertscore_layer)
-    metrics["data_file"] = str(args.data_file)
-    metrics["skipped_rows"] = dict(result.skipped)
-    write_evaluation(metrics, records, Path(args.output))
-    print(_headline(metrics))
-    print(f"metrics: {Path(args.output).resolve()}")
+    output = Path(args.output)
+    several = len(args.run_dirs) > 1
+    results = {}
+    for run_dir in args.run_dirs:
+        # Several runs (seeds of one recipe): each gets its own file next to the summary.
+        out = output.with_name(f"{output.stem}.{Path(run_dir).name}.json") if several else output
+        metrics = evaluate_run_dir(run_dir, args.data_file, str(out), limit=args.limit,
+                                   skip_invalid=args.skip_invalid, teacher_files=args.teacher_file,
+                                   data_dir=args.data_dir, judge=not args.no_judge,
+                                   show_progress=not args.quiet)
+        results[str(out)] = metrics
+        print(f"{run_dir}: {_headline(metrics)}")
+    if several:
+        summary = {"runs": list(results), **aggregate(list(results.values()))}
+        write_json_atomic(output, summary)
+        print(_headline_seeds(summary))
+    print(f"metrics: {output.resolve()}")
     return 0
+
+
+def _headline_seeds(summary: dict) -> str:
+    def cell(key):
+        mean, std = summary["mean"].get(key), summary["std"].get(key)
+        return "n/a" if mean is None else f"{mean:.4f} ± {std:.4f}" if std is not None else f"{mean:.4f}"
+
+    return (f"mean ± std over {summary['n_runs']} runs: label accuracy {cell('label_accuracy')}"
+            f" | macro-F1 {cell('macro_f1')} | ROUGE-L {cell('rouge_l')}")
 
 
 def cmd_predict(args) -> int:
@@ -118,7 +121,9 @@ def cmd_predict(args) -> int:
                                                       "hypothesis": args.hypothesis})]
     else:
         raise DataError("give --premise and --hypothesis, or --input FILE.jsonl")
-    predictor, _, _ = _predictor(args.run_dir, args.quiet or not args.input)
+    from rdistill.prediction import load_predictor
+
+    predictor, _ = load_predictor(args.run_dir, show_progress=not (args.quiet or not args.input))
     for rec in predictor.predict(examples):
         conf = rec["label_probs"][rec["pred_label"]]
         if args.json:
@@ -144,12 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a trained run on a data file")
-    p.add_argument("run_dir")
+    p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--data-file", required=True, help="e-SNLI JSON lines or original CSV")
     p.add_argument("--limit", type=int)
     p.add_argument("--skip-invalid", action="store_true", help="skip and count bad rows")
-    p.add_argument("--output", required=True, help="metrics JSON (predictions go next to it)")
+    p.add_argument("--output", required=True, help="metrics JSON (predictions go next to it); "
+                   "with several runs, their mean/std (each run's file: OUTPUT-STEM.RUN.json)")
+    p.add_argument("--teacher-file", action="append", default=[], metavar="PATH",
+                   help="teacher rationales of the evaluated rows: PaLM .json files (row-aligned, "
+                   "in order) or a JSON-lines file (uid, rationale, label); repeatable")
+    p.add_argument("--data-dir", help="data root for the run's training rows (the judge's training "
+                   "data; default $RDISTILL_DATA_DIR)")
+    p.add_argument("--no-judge", action="store_true", help="skip the simulatability judge")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("predict", help="label + explanation for new inputs")

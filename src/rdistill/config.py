@@ -120,6 +120,11 @@ class EvaluationConfig(_Section):
     bertscore_model: str | None = Field(default=None, description="null: local all-MiniLM-L6-v2")
     bertscore_layer: int | None = None
     limit: int | None = Field(default=None, ge=1)
+    ece_bins: int = Field(default=15, ge=1, description="equal-width calibration bins")
+    judge: bool = Field(default=True, description="simulatability judge: faithfulness, LAS")
+    judge_model: str = Field(default="minilm-l6", description="encoder fine-tuned as the judge")
+    judge_epochs: float = Field(default=2.0, gt=0)
+    judge_max_train_rows: int | None = Field(default=None, ge=10)
 
 
 class RunConfig(_Section):

@@ -47,6 +47,18 @@ def settings_for(cfg) -> PredictionSettings:
                               explain=cfg.loss.beta > 0, max_source_tokens=cfg.training.max_source_tokens)
 
 
+def load_predictor(run_dir, *, show_progress: bool = True):
+    """(Predictor for the trained student of ``run_dir``, the run's config)."""
+    from rdistill.runs import load_student
+    from rdistill.training.run import task_format
+
+    model, tokenizer, kind, cfg = load_student(run_dir)
+    predictor = Predictor(model, tokenizer, task_format(cfg), is_seq2seq=kind == "seq2seq",
+                          settings=settings_for(cfg), generation=cfg.generation,
+                          show_progress=show_progress)
+    return predictor, cfg
+
+
 def _ids(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 

@@ -17,7 +17,7 @@ TOP_LEVEL_KEYS = {
 NEW_KEYS = {
     "ece", "calibration", "bleu", "lexical_consistency", "lexical_coverage",
     "teacher_label_agreement", "teacher_rouge_l", "teacher_bertscore_f1", "error_categories",
-    "error_analysis",
+    "error_analysis", "faithfulness", "las", "judge_ceiling", "human_faithfulness", "difficulty",
 }
 
 
@@ -323,3 +323,46 @@ def test_write_evaluation_writes_errors_file_next_to_metrics(tmp_path):
     write_evaluation(metrics, records, out)
     errors = [json.loads(x) for x in out.with_suffix(".errors.jsonl").read_text().splitlines()]
     assert [e["uid"] for e in errors] == ["b"] and errors[0]["error_category"] != "correct"
+
+
+def _judge_block(**overrides) -> dict:
+    # Aligned with make_records(): preds e, n, None, c, e; golds e, n, c, n, e.
+    block = {
+        "explanation": ["entailment", "contradiction", None, "contradiction", "entailment"],
+        "input_explanation": ["entailment", "neutral", "neutral", "contradiction", "entailment"],
+        "input": ["neutral", "neutral", "contradiction", "neutral", "entailment"],
+        "human_explanation": ["entailment", "neutral", "contradiction", "neutral", None],
+        "ceiling": 0.9,
+        "protocol": {"judge_model": "test"},
+    }
+    block.update(overrides)
+    return block
+
+
+def test_judge_metrics_and_judged_error_analysis():
+    records = make_records()
+    metrics = evaluate_predictions(records, LABELS, bertscore=False, judge=_judge_block())
+    # Explanation judge matches the prediction on u1, u4, u5 (u3 has no prediction).
+    assert metrics["faithfulness"] == pytest.approx(3 / 5)
+    # Human explanations match gold on u1..u4; u5 has none and counts as a miss.
+    assert metrics["human_faithfulness"] == pytest.approx(4 / 5)
+    assert metrics["judge_ceiling"] == 0.9
+    # Leaking {u1, u4, u5}: with expl 3/3, input-only 1/3 -> 2/3. Non-leaking {u2, u3}:
+    # with expl 1/2 (u2), input-only 1/2 (u2) -> 0. LAS = (2/3 + 0) / 2.
+    assert metrics["las"] == pytest.approx(1 / 3)
+    assert metrics["las_detail"]["leaking"]["n"] == 3
+    # u2: label right, explanation judged contradiction vs gold neutral -> explanation error.
+    assert metrics["per_example"]["error_category"][1] == "explanation_error"
+    assert metrics["per_example"]["judge_label"] == _judge_block()["explanation"]
+    assert metrics["protocol"]["error_analysis"]["judge"].startswith("simulatability judge")
+    # Input-only judge right on u2..u5 (easy; student right on u2, u5), wrong on u1 (hard).
+    assert metrics["difficulty"]["input_judge"] == {"easy": {"n": 4, "accuracy": 0.5},
+                                                    "hard": {"n": 1, "accuracy": 1.0}}
+
+
+def test_without_judge_the_judge_keys_are_null():
+    metrics = evaluate_predictions(make_records(), LABELS, bertscore=False)
+    for key in ("faithfulness", "las", "judge_ceiling", "human_faithfulness"):
+        assert metrics[key] is None
+    assert "skipped" in metrics["protocol"]["faithfulness"]
+    assert "input_judge" not in metrics["difficulty"]

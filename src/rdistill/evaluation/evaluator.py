@@ -13,7 +13,9 @@ from rdistill.evaluation.bleu import corpus_bleu
 from rdistill.evaluation.calibration import calibration
 from rdistill.evaluation.classification import classification_metrics
 from rdistill.evaluation.consistency import NLI_LABELS, lexical_consistency
+from rdistill.evaluation.difficulty import difficulty
 from rdistill.evaluation.errors import error_analysis, write_errors
+from rdistill.evaluation.faithfulness import faithfulness, las
 from rdistill.evaluation.rouge import rouge_l
 from rdistill.io import write_text_atomic
 
@@ -85,6 +87,27 @@ def _calibration(records: Sequence[dict], n_bins: int) -> tuple[dict, dict]:
     return {"ece": result["ece"], "calibration": block}, protocol
 
 
+def _judge_metrics(records: Sequence[dict], judge: dict | None, protocol: dict) -> dict:
+    """faithfulness / LAS / judge ceiling entries (None without a judge or explanations)."""
+    keys = ("faithfulness", "las", "judge_ceiling", "human_faithfulness", "las_detail")
+    if judge is None:
+        protocol["faithfulness"] = {"skipped": "no simulatability judge (or no explanations)"}
+        return dict.fromkeys(keys)
+    preds = [record["pred_label"] for record in records]
+    golds = [record["gold_label"] for record in records]
+    detail = las(preds, judge["input_explanation"], judge["input"], judge["explanation"])
+    protocol["faithfulness"] = judge["protocol"]
+    return {
+        "faithfulness": faithfulness(judge["explanation"], preds),
+        "las": detail.pop("las"),
+        "judge_ceiling": judge["ceiling"],
+        # Human explanations "predict" the gold label: near the ceiling if the judge can tell.
+        "human_faithfulness": faithfulness(judge["human_explanation"], golds)
+        if any(label is not None for label in judge["human_explanation"]) else None,
+        "las_detail": detail,
+    }
+
+
 def evaluate_predictions(
     records: Sequence[dict],
     labels: Sequence[str],
@@ -95,6 +118,8 @@ def evaluate_predictions(
     ece_bins: int = 15,
     explanation_labels: Sequence[str | None] | None = None,
     error_examples: int = 5,
+    judge: dict | None = None,
+    input_keys: Sequence[str] = ("premise", "hypothesis"),
 ) -> dict:
     """Label and explanation metrics for one set of predictions.
 
@@ -119,6 +144,14 @@ def evaluate_predictions(
     label each explanation supports according to a judge (None = cannot tell),
     used by the error analysis; default: the lexical cue baseline for NLI
     labels, no judge otherwise. ``error_examples``: records kept per error category.
+
+    ``judge``: the simulatability judge's labels (``judge_labels`` in
+    ``simulatability.py``: lists ``explanation``, ``input_explanation``,
+    ``input``, ``human_explanation`` aligned with ``records``, ``ceiling`` and
+    ``protocol``). With it the result gains ``faithfulness``, ``las``,
+    ``judge_ceiling`` and ``human_faithfulness`` (else None), the error
+    analysis judges explanations with it, and ``difficulty`` gains the
+    input-judge split. ``input_keys``: the record keys holding the task input.
     """
     _check_records(records)
     metrics = classification_metrics(
@@ -209,12 +242,20 @@ def evaluate_predictions(
         **teacher["protocol"], **{key: teacher[key] for key in counts}
     }
 
+    metrics.update(_judge_metrics(records, judge if has_explanations else None, protocol))
+    input_keys = [key for key in input_keys if any(key in r for r in records)]
+    metrics["difficulty"], protocol["difficulty"] = difficulty(
+        records, input_keys, judge["input"] if judge is not None else None)
+
     if explanation_labels is not None:
-        judge = "explanation_labels passed to evaluate_predictions"
+        judge_name = "explanation_labels passed to evaluate_predictions"
+    elif judge is not None and has_explanations:
+        explanation_labels = per_example["judge_label"] = judge["explanation"]
+        judge_name = "simulatability judge (explanation view)"
     elif has_explanations and set(labels) == set(NLI_LABELS):
-        explanation_labels, judge = per_example["lexical_cue_label"], "lexical cue baseline"
+        explanation_labels, judge_name = per_example["lexical_cue_label"], "lexical cue baseline"
     else:
-        judge = "none (label-only model or non-NLI labels): explanations unjudged"
+        judge_name = "none (label-only model or non-NLI labels): explanations unjudged"
     errors = error_analysis(records, explanation_labels, labels=labels,
                             explanations_expected=has_explanations, k=error_examples)
     metrics["error_categories"] = errors["error_categories"]
@@ -223,7 +264,7 @@ def evaluate_predictions(
     }
     per_example["error_category"] = errors["per_example"]
     protocol["error_analysis"] = {
-        "judge": judge,
+        "judge": judge_name,
         "categories": "invalid (no label, or no explanation when expected); else correct, "
         "label_error, explanation_error, both by label vs gold and judged explanation "
         "label vs gold; unjudged explanations count as consistent",

@@ -19,7 +19,8 @@ from rdistill.data.splits import split_examples
 from rdistill.data.esnli import LABELS as ESNLI_LABELS
 from rdistill.data.esnli import load_esnli_hub
 from rdistill.errors import ConfigError, DataError
-from rdistill.evaluation import evaluate_predictions, write_evaluation
+from rdistill.evaluation import write_evaluation
+from rdistill.evaluation.student_eval import evaluate_student
 from rdistill.formatting import TaskFormat
 from rdistill.io import write_json_atomic, write_text_atomic
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
@@ -251,19 +252,15 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
     save_student(trainer.model, tokenizer, paths, cfg, kind)
 
     test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
-    t1 = time.perf_counter()
-    records = predictor.predict(test)
-    metrics = evaluate_predictions(records, fmt.labels, bertscore=cfg.evaluation.bertscore and settings.explain,
-                                   bertscore_model=cfg.evaluation.bertscore_model,
-                                   bertscore_layer=cfg.evaluation.bertscore_layer)
-    metrics["eval_seconds"] = round(time.perf_counter() - t1, 1)
+    metrics, records = evaluate_student(predictor, test, cfg, fmt.labels, train_examples=splits.train,
+                                        show_progress=show_progress)
     write_evaluation(metrics, records, paths.eval_metrics)
     summary = {
         "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
         "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in (
             "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
-            "teacher_label_agreement", "invalid_rate", "n")},
+            "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")},
     }
     write_json_atomic(paths.summary, summary)
     return metrics
