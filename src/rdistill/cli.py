@@ -134,6 +134,50 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from rdistill.io import write_json_atomic
+    from rdistill.profiling import profile_target
+
+    from rdistill.runs import RunPaths
+
+    is_run = (RunPaths(Path(args.target)).student / "rdistill.json").is_file()
+    if args.output is None and not is_run:
+        raise DataError("--output is required when profiling a model rather than a run folder")
+    output = args.output or str(Path(args.target) / "profile.json")
+    try:
+        sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    except ValueError:
+        raise DataError(f"--batch-sizes must be integers separated by commas, got {args.batch_sizes!r}") from None
+    result = profile_target(args.target, data_file=args.data_file, data_dir=args.data_dir,
+                            teacher=args.teacher, teacher_param_count=args.teacher_params,
+                            n_examples=args.examples, latency_examples=args.latency_examples,
+                            batch_sizes=sizes, device=args.device)
+    write_json_atomic(output, result)
+    ratio = result["compression_ratio"]
+    print(f"params {result['params_total']:,} ({result['params_trainable']:,} trained)"
+          f" | disk {result['disk_mb']:.1f} MB | peak memory {result['peak_memory_mb']:.0f} MB"
+          f" | latency p50 {result['latency_ms_p50']:.0f} ms, p95 {result['latency_ms_p95']:.0f} ms"
+          f" | {result['throughput_per_s']:.2f} ex/s at batch {result['throughput_batch_size']}"
+          f" | {result['flops_per_example'] / 1e9:.1f} GFLOP/example"
+          + (f" | compression {ratio:.1f}x" if ratio else ""))
+    print(f"profile: {Path(output).resolve()}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from rdistill.evaluation.compare import compare_runs, markdown_table
+    from rdistill.io import write_json_atomic, write_text_atomic
+
+    result = compare_runs(args.run_dirs)
+    table = markdown_table(result)
+    print(table, end="")
+    if args.output:
+        write_json_atomic(args.output, result)
+        write_text_atomic(Path(args.output).with_suffix(".md"), table)
+        print(f"comparison: {Path(args.output).resolve()} (+ .md)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdistill", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
@@ -163,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
                    "data; default $RDISTILL_DATA_DIR)")
     p.add_argument("--no-judge", action="store_true", help="skip the simulatability judge")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("profile", help="params, disk, memory, latency, throughput, FLOPs")
+    p.add_argument("target", metavar="RUN_DIR_OR_MODEL")
+    p.add_argument("--output", help="profile JSON (default RUN_DIR/profile.json, read by compare)")
+    p.add_argument("--data-file", help="e-SNLI rows to run on (default: the run's held-out split)")
+    p.add_argument("--data-dir", help="data root for the run's files (default $RDISTILL_DATA_DIR)")
+    p.add_argument("--teacher", help="teacher model (alias, folder, Hub id) for the compression ratio")
+    p.add_argument("--teacher-params", type=int, help="teacher parameter count, e.g. 540000000000")
+    p.add_argument("--examples", type=int, default=64, help="rows used for throughput (default 64)")
+    p.add_argument("--latency-examples", type=int, default=20, help="rows timed at batch 1")
+    p.add_argument("--batch-sizes", default="8,32", help="batch sizes tried for throughput")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("compare", help="one table of every metric across runs (seeds: mean ± std)")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--output", help="comparison JSON (a Markdown table goes next to it)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="label + explanation for new inputs")
     p.add_argument("run_dir")

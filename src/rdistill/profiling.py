@@ -1,0 +1,222 @@
+"""Efficiency profile of a student: size, memory, latency, throughput and FLOPs, all measured.
+
+- ``params_total`` / ``params_trainable``: counted on the loaded model (a LoRA
+  run is profiled merged, as deployed, so trainable is what the run trained,
+  read from its data summary).
+- ``disk_mb``: the weights needed to run it (``*.safetensors``/``*.bin`` of
+  the student folder, plus the base model's for an adapter);
+  ``disk_mb_student_folder``: the run's own student folder.
+- ``peak_memory_mb``: peak resident set size of this process (CPU), or peak
+  allocated CUDA memory; both include loading the model.
+- ``latency_ms_p50`` / ``_p95``: one example at a time (batch 1), the whole
+  prediction (label scoring + explanation generation), after one warm-up.
+- ``throughput_per_s``: examples per second at the best of the tried batch sizes.
+- ``flops_per_example``: ``torch.utils.flop_counter.FlopCounterMode`` over the
+  whole prediction of one example, averaged over a few examples;
+  ``flops_forward_per_example``: the label-scoring forward alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from rdistill.data.example import Example
+
+log = logging.getLogger(__name__)
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+
+
+def count_params(model: torch.nn.Module) -> tuple[int, int]:
+    """(total, trainable) parameters; shared (tied) tensors counted once."""
+    seen: set[int] = set()
+    total = trainable = 0
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        trainable += p.numel() if p.requires_grad else 0
+    return total, trainable
+
+
+def weights_mb(folder: str | Path) -> float:
+    """Megabytes (10^6 bytes) of weight files under ``folder``."""
+    files = [f for f in Path(folder).rglob("*") if f.is_file() and f.name.endswith(_WEIGHT_SUFFIXES)]
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
+def peak_memory_mb(device: torch.device | str = "cpu") -> float:
+    """Peak allocated CUDA memory on a CUDA device, else the process's peak RSS, in MB."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 1e6
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return rss / 1e6 if sys.platform == "darwin" else rss * 1024 / 1e6
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs of the aten ops ``fn`` runs (a multiply-add counts as 2)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolation percentile (q in [0, 100]), as numpy's default."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def profile_predictor(predictor, examples: Sequence[Example], *, latency_examples: int = 20,
+                      batch_sizes: Sequence[int] = (8, 32), flop_examples: int = 3) -> dict:
+    """Latency, throughput and FLOPs of ``predictor`` (a ``prediction.Predictor``) on ``examples``."""
+    if not examples:
+        raise ValueError("profiling needs at least one example")
+    device = predictor.model.device
+    saved_batch, saved_progress = predictor.gen.batch_size, predictor.show_progress
+    predictor.show_progress = False
+    try:
+        predictor.predict(examples[:1])  # warm-up: lazy inits, allocator
+        times = []
+        for ex in examples[:latency_examples]:
+            _sync(device)
+            t0 = time.perf_counter()
+            predictor.predict([ex])
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+        throughput = {1: len(times) / sum(times)}
+        for size in batch_sizes:
+            rows = list(examples[: 2 * size])
+            predictor.gen.batch_size = size
+            _sync(device)
+            t0 = time.perf_counter()
+            predictor.predict(rows)
+            _sync(device)
+            throughput[size] = len(rows) / (time.perf_counter() - t0)
+        predictor.gen.batch_size = 1
+        sample = examples[:flop_examples]
+        forward = [count_flops(lambda ex=ex: predictor.label_probabilities([ex])) for ex in sample]
+        whole = [count_flops(lambda ex=ex: predictor.predict([ex])) for ex in sample]
+    finally:
+        predictor.gen.batch_size, predictor.show_progress = saved_batch, saved_progress
+    best = max(throughput, key=throughput.get)
+    return {
+        "latency_ms_p50": 1000 * percentile(times, 50),
+        "latency_ms_p95": 1000 * percentile(times, 95),
+        "latency_examples": len(times),
+        "throughput_per_s": throughput[best],
+        "throughput_batch_size": best,
+        "throughput_by_batch_size": {str(k): v for k, v in throughput.items()},
+        "flops_per_example": statistics.fmean(whole),
+        "flops_forward_per_example": statistics.fmean(forward),
+        "flop_examples": len(sample),
+    }
+
+
+def teacher_params(name: str, trust_remote_code: bool = False) -> int:
+    """Parameter count of a model from its config alone (built on the meta device: no weights read)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    from rdistill.models import resolve_model
+
+    config = AutoConfig.from_pretrained(resolve_model(name), trust_remote_code=trust_remote_code)
+    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+    with torch.device("meta"):
+        model = auto.from_config(config, trust_remote_code=trust_remote_code)
+    return count_params(model)[0]
+
+
+def _profile_examples(cfg, data_file: str | None, data_dir: str | None, n: int) -> list[Example]:
+    from rdistill.data.registry import load_dataset_file
+    from rdistill.training.run import prepare_splits
+
+    if data_file:
+        return load_dataset_file(cfg.data.dataset, Path(data_file)).examples[:n]
+    return prepare_splits(cfg, data_dir).test[:n]
+
+
+def profile_target(target: str, *, data_file: str | None = None, data_dir: str | None = None,
+                   teacher: str | None = None, teacher_param_count: int | None = None,
+                   n_examples: int = 64, latency_examples: int = 20,
+                   batch_sizes: Sequence[int] = (8, 32), device: str = "cpu") -> dict:
+    """Profile a trained run folder, or a bare model (alias, folder, Hub id) as an e-SNLI student.
+
+    Examples come from ``data_file``, else the run's held-out split. The
+    compression ratio is teacher parameters / student parameters, the teacher
+    given by name (counted from its config) or by ``teacher_param_count``.
+    """
+    from rdistill.config import RunConfig
+    from rdistill.errors import DataError
+    from rdistill.models import load_model, load_tokenizer, resolve_model
+    from rdistill.prediction import Predictor, load_predictor, settings_for
+    from rdistill.runs import RunPaths
+    from rdistill.training.run import task_format
+
+    paths = RunPaths(Path(target))
+    if (paths.student / "rdistill.json").is_file():
+        predictor, cfg = load_predictor(target, show_progress=False)
+        meta = json.loads((paths.student / "rdistill.json").read_text())
+        summary = paths.data_summary
+        trained = (json.loads(summary.read_text()).get("params", {}).get("params_trainable")
+                   if summary.is_file() else None)
+        disk = weights_mb(paths.student)
+        if meta["finetune"] == "lora":
+            disk += weights_mb(resolve_model(meta["base_model"]))
+        student_folder_mb = weights_mb(paths.student)
+        source = "run"
+    else:
+        if not data_file:
+            raise DataError("profiling a bare model needs --data-file (e-SNLI rows to run it on)")
+        cfg = RunConfig.model_validate({"data": {"train_file": str(data_file)}, "model": {"name": target}})
+        model, kind = load_model(target, dtype=torch.float32)
+        predictor = Predictor(model.eval(), load_tokenizer(target), task_format(cfg),
+                              is_seq2seq=kind == "seq2seq", settings=settings_for(cfg),
+                              generation=cfg.generation, show_progress=False)
+        trained, source = None, "model"
+        disk = student_folder_mb = weights_mb(resolve_model(target))
+    predictor.model.to(device)
+    total, trainable_now = count_params(predictor.model)
+    examples = _profile_examples(cfg, data_file, data_dir, n_examples)
+    timings = profile_predictor(predictor, examples, latency_examples=latency_examples,
+                                batch_sizes=batch_sizes)
+    if teacher and teacher_param_count is None:
+        teacher_param_count = teacher_params(teacher)
+    return {
+        "target": str(target),
+        "source": source,
+        "params_total": total,
+        "params_trainable": trained if trained is not None else trainable_now,
+        "teacher": teacher,
+        "teacher_params": teacher_param_count,
+        "compression_ratio": teacher_param_count / total if teacher_param_count else None,
+        "disk_mb": disk,
+        "disk_mb_student_folder": student_folder_mb,
+        "peak_memory_mb": peak_memory_mb(predictor.model.device),
+        **timings,
+        "n_examples": len(examples),
+        "device": str(predictor.model.device),
+        "threads": torch.get_num_threads(),
+        "generation": {"max_new_tokens": cfg.generation.max_new_tokens,
+                       "num_beams": cfg.generation.num_beams},
+    }
