@@ -75,6 +75,12 @@ def test_train_eval_predict_end_to_end(toy_yaml, esnli_file, tmp_path, capsys):
                 "bertscore_f1", "invalid_rate", "n"):
         assert key in metrics
     assert len(metrics_file.with_suffix(".predictions.jsonl").read_text().splitlines()) == 7
+    # Without --data-file: the run's own held-out split (test_size 9 in the toy config).
+    held_out = tmp_path / "eval" / "held_out.json"
+    assert main(["--quiet", "eval", str(run), "--output", str(held_out)]) == 0
+    held = json.loads(held_out.read_text())
+    trained = json.loads((run / "eval" / "metrics.json").read_text())
+    assert held["n"] == 9 and held["label_accuracy"] == trained["label_accuracy"]
     capsys.readouterr()
 
     assert main(["--quiet", "predict", str(run), "--premise", "the dog runs",

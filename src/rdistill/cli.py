@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    p.add_argument("--data-file", required=True, help="e-SNLI JSON lines or original CSV")
+    p.add_argument("--data-file", help="e-SNLI JSON lines or original CSV (default: the run's "
+                   "own held-out split, rebuilt from its config)")
     p.add_argument("--limit", type=int)
     p.add_argument("--skip-invalid", action="store_true", help="skip and count bad rows")
     p.add_argument("--output", required=True, help="metrics JSON (predictions go next to it); "

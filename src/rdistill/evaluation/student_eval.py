@@ -75,11 +75,15 @@ def _with_teachers(examples: list[Example], teacher_files: Sequence[str], n_rows
     return examples
 
 
-def evaluate_run_dir(run_dir: str, data_file: str, output: str, *, limit: int | None = None,
+def evaluate_run_dir(run_dir: str, data_file: str | None, output: str, *, limit: int | None = None,
                      skip_invalid: bool = False, teacher_files: Sequence[str] = (),
                      data_dir: str | None = None, judge: bool = True,
                      show_progress: bool = False) -> dict:
-    """Evaluate the student of ``run_dir`` on ``data_file``; write ``output`` + per-example files."""
+    """Evaluate the student of ``run_dir``; write ``output`` + per-example files.
+
+    Rows: ``data_file``, or with None the run's own held-out split (rebuilt from
+    its config and seed, with the teacher files the config names).
+    """
     from pathlib import Path
 
     from rdistill.data.registry import load_dataset_file
@@ -91,22 +95,31 @@ def evaluate_run_dir(run_dir: str, data_file: str, output: str, *, limit: int | 
     predictor, cfg = load_predictor(run_dir, show_progress=show_progress)
     if not judge:
         cfg = cfg.model_copy(update={"evaluation": cfg.evaluation.model_copy(update={"judge": False})})
-    result = load_dataset_file(cfg.data.dataset, Path(data_file), skip_invalid=skip_invalid)
-    examples = result.examples
-    if teacher_files:
-        examples = _with_teachers(examples, teacher_files, result.n_read, cfg.data.dataset)
-    examples = examples[:limit] if limit else examples
+    wants_judge = cfg.evaluation.judge and predictor.s.explain
+    skipped_rows: dict = {}
     train_examples = None
-    if cfg.evaluation.judge and predictor.s.explain:
-        try:
-            train_examples = prepare_splits(cfg, data_dir).train
-        except DataError as err:
-            log.warning("the judge needs the run's training rows, which could not be loaded: %s", err)
+    if data_file is None:
+        splits = prepare_splits(cfg, data_dir)
+        examples, train_examples = splits.test, splits.train
+        if teacher_files:
+            raise DataError("--teacher-file goes with --data-file; the held-out split gets the "
+                            "teacher files of the run's config")
+    else:
+        result = load_dataset_file(cfg.data.dataset, Path(data_file), skip_invalid=skip_invalid)
+        examples, skipped_rows = result.examples, dict(result.skipped)
+        if teacher_files:
+            examples = _with_teachers(examples, teacher_files, result.n_read, cfg.data.dataset)
+        if wants_judge:
+            try:
+                train_examples = prepare_splits(cfg, data_dir).train
+            except DataError as err:
+                log.warning("the judge needs the run's training rows, which could not be loaded: %s", err)
+    examples = examples[:limit] if limit else examples
     metrics, records = evaluate_student(predictor, examples, cfg, predictor.fmt.labels,
                                         train_examples=train_examples, show_progress=show_progress)
     metrics["run_dir"] = str(run_dir)
-    metrics["data_file"] = str(data_file)
+    metrics["data_file"] = str(data_file) if data_file else "held-out split of the run's config"
     metrics["teacher_files"] = [str(f) for f in teacher_files]
-    metrics["skipped_rows"] = dict(result.skipped)
+    metrics["skipped_rows"] = skipped_rows
     write_evaluation(metrics, records, Path(output))
     return metrics
