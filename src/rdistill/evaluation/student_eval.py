@@ -33,7 +33,7 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
     records = predictor.predict(examples)
     predict_s = time.perf_counter() - t0
     explains = predictor.s.explain
-    judge, skipped = None, None
+    judge, skipped, judge_s = None, None, None
     if not cfg.evaluation.judge:
         skipped = "evaluation.judge is false"
     elif not explains:
@@ -41,8 +41,10 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
     elif not train_examples:
         skipped = "the run's training rows are not available (set --data-dir)"
     else:
+        t_judge = time.perf_counter()
         judge = judge_labels(records, examples, train_examples, labels, judge_settings(cfg),
                              show_progress=show_progress)
+        judge_s = time.perf_counter() - t_judge
     if skipped and explains:
         log.warning("simulatability judge skipped: %s", skipped)
     metrics = evaluate_predictions(
@@ -52,6 +54,8 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
     if skipped:
         metrics["protocol"]["faithfulness"] = {"skipped": skipped}
     metrics["predict_seconds"] = round(predict_s, 1)
+    # Includes training the judges when they are not cached yet.
+    metrics["judge_seconds"] = round(judge_s, 1) if judge_s is not None else None
     metrics["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return metrics, records
 
