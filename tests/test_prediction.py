@@ -93,3 +93,14 @@ def test_clean_explanation_cuts_newline_and_answer_marker():
     assert clean_explanation(" a dog is an animal\nAnswer: entailment") == "a dog is an animal"
     assert clean_explanation("a dog is an animal answer : entailment") == "a dog is an animal"
     assert clean_explanation("") == ""
+
+
+def test_last_position_head_equals_full_logits(tiny_causal_dir):
+    pred = _predictor(tiny_causal_dir)
+    dec = [[5, 6, 7, 8], [9, 10]]
+    fast = pred._last_logits([], dec)
+    padded = torch.tensor([[5, 6, 7, 8], [9, 10, pred.pad_id, pred.pad_id]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    with torch.no_grad():
+        full = pred.model(input_ids=padded, attention_mask=mask).logits
+    torch.testing.assert_close(fast, torch.stack([full[0, 3], full[1, 1]]), rtol=1e-5, atol=1e-5)

@@ -29,6 +29,7 @@ from rdistill.formatting import (
     encode_prompt,
     end_token_id,
 )
+from rdistill.models.heads import causal_hidden, lm_head
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,10 @@ class Predictor:
             enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
             out = self.model(input_ids=enc_t, attention_mask=enc_mask, decoder_input_ids=dec_t,
                              decoder_attention_mask=dec_mask)
-        else:
-            out = self.model(input_ids=dec_t, attention_mask=dec_mask)
-        return out.logits[torch.arange(len(dec), device=dev), lengths - 1].float()
+            return out.logits[torch.arange(len(dec), device=dev), lengths - 1].float()
+        # Decoder-only: the LM head on the one position scored, not on all B x T.
+        hidden = causal_hidden(self.model, dec_t, dec_mask)
+        return lm_head(self.model, hidden[torch.arange(len(dec), device=dev), lengths - 1]).float()
 
     @torch.no_grad()
     def _sequence_scores(self, enc, dec) -> torch.Tensor:

@@ -31,23 +31,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from rdistill.data.example import Example
+from rdistill.models.lora import count_parameters
 
 log = logging.getLogger(__name__)
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
-
-
-def count_params(model: torch.nn.Module) -> tuple[int, int]:
-    """(total, trainable) parameters; shared (tied) tensors counted once."""
-    seen: set[int] = set()
-    total = trainable = 0
-    for p in model.parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        total += p.numel()
-        trainable += p.numel() if p.requires_grad else 0
-    return total, trainable
 
 
 def weights_mb(folder: str | Path) -> float:
@@ -144,7 +132,7 @@ def teacher_params(name: str, trust_remote_code: bool = False) -> int:
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     with torch.device("meta"):
         model = auto.from_config(config, trust_remote_code=trust_remote_code)
-    return count_params(model)[0]
+    return count_parameters(model)["params_total"]
 
 
 def _profile_examples(cfg, data_file: str | None, data_dir: str | None, n: int) -> list[Example]:
@@ -196,7 +184,8 @@ def profile_target(target: str, *, data_file: str | None = None, data_dir: str |
         trained, source = None, "model"
         disk = student_folder_mb = weights_mb(resolve_model(target))
     predictor.model.to(device)
-    total, trainable_now = count_params(predictor.model)
+    counts = count_parameters(predictor.model)
+    total, trainable_now = counts["params_total"], counts["params_trainable"]
     examples = _profile_examples(cfg, data_file, data_dir, n_examples)
     timings = profile_predictor(predictor, examples, latency_examples=latency_examples,
                                 batch_sizes=batch_sizes)

@@ -15,12 +15,7 @@ from transformers import Trainer
 
 from rdistill.formatting import SPAN_EXPLANATION, SPAN_LABEL
 from rdistill.losses import IGNORE_INDEX, rationale_loss, token_cross_entropy
-
-
-def _unwrap(model):
-    """The transformers model inside peft / accelerate wrappers (LoRA layers stay injected)."""
-    model = getattr(model, "module", model)
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
+from rdistill.models.heads import causal_hidden, lm_head
 
 
 def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -32,15 +27,10 @@ def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: t
     ``(B, T, V)`` logits tensor. Position ``t``'s hidden state predicts
     ``labels[:, t + 1]``, so the result is aligned with ``labels`` (0 at column 0).
     """
-    base = _unwrap(model)
-    hidden = base.base_model(input_ids=input_ids, attention_mask=attention_mask,
-                             use_cache=False).last_hidden_state
+    hidden = causal_hidden(model, input_ids, attention_mask)
     targets = labels[:, 1:]
     where = targets != IGNORE_INDEX
-    logits = base.get_output_embeddings()(hidden[:, :-1][where])
-    softcap = getattr(base.config, "final_logit_softcapping", None)
-    if softcap:
-        logits = torch.tanh(logits / softcap) * softcap
+    logits = lm_head(model, hidden[:, :-1][where])
     losses = torch.zeros_like(labels, dtype=torch.float32)
     losses[:, 1:][where] = token_cross_entropy(logits, targets[where])
     return losses
