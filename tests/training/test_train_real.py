@@ -27,6 +27,9 @@ def test_smollm2_quickstart_recipe_runs_on_real_rows(smollm2_dir, tmp_path):
     assert 0 <= metrics["label_accuracy"] <= 1 and 0 <= metrics["rouge_l"] <= 1
     assert 0 < metrics["bertscore_f1"] <= 1
     assert metrics["protocol"]["bertscore"]["layer"] == 6
+    # The simulatability judge (real MiniLM) trained on the 16 training rows and scored the test rows.
+    assert 0 <= metrics["faithfulness"] <= 1 and metrics["judge_ceiling"] is not None
+    assert metrics["protocol"]["faithfulness"]["judges"]["explanation"]["n_train"] == 14
     preds = (tmp_path / "run" / "eval" / "metrics.predictions.jsonl").read_text().splitlines()
     first = json.loads(preds[0])
     assert first["references"] and first["premise"]

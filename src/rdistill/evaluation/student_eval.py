@@ -45,7 +45,7 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
         judge = judge_labels(records, examples, train_examples, labels, judge_settings(cfg),
                              show_progress=show_progress)
         judge_s = time.perf_counter() - t_judge
-    if skipped and explains:
+    if skipped and explains and cfg.evaluation.judge:
         log.warning("simulatability judge skipped: %s", skipped)
     metrics = evaluate_predictions(
         records, labels, bertscore=cfg.evaluation.bertscore and explains,
