@@ -104,3 +104,35 @@ def test_last_position_head_equals_full_logits(tiny_causal_dir):
     with torch.no_grad():
         full = pred.model(input_ids=padded, attention_mask=mask).logits
     torch.testing.assert_close(fast, torch.stack([full[0, 3], full[1, 1]]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
+def test_generation_in_waves_equals_one_uninterrupted_run(model_fixture, request, monkeypatch):
+    from rdistill import prediction
+
+    labels = ["neutral", "entailment", "contradiction"]
+
+    def peaked(pred):
+        # A random model's next-token logits are nearly flat, so float noise between a
+        # padded batch and a single row can flip greedy ties; sharpen them.
+        with torch.no_grad():
+            pred.model.get_output_embeddings().weight.mul_(30)
+        return pred
+
+    one = peaked(_predictor(request.getfixturevalue(model_fixture)))
+    one.gen.max_new_tokens, one.gen.batch_size = 11, 1  # batch 1: no waves
+    expected = one.explanations(EXAMPLES, labels)
+    assert all(len(text.split()) >= 3 for text in expected)  # long enough to span waves
+    monkeypatch.setattr(prediction, "WAVE_TOKENS", 3)  # 3 + 3 + 3 + 2 new tokens
+    waves = peaked(_predictor(request.getfixturevalue(model_fixture)))
+    waves.gen.max_new_tokens, waves.gen.batch_size = 11, 2
+    calls = []
+    original = waves._generate
+    monkeypatch.setattr(waves, "_generate", lambda e, d, n: calls.append(n) or original(e, d, n))
+    assert waves.explanations(EXAMPLES, labels) == expected
+    assert calls[0] == 3 and sum(calls) >= 11
+
+
+def test_stop_ids_hold_the_end_token(tiny_causal_dir):
+    pred = _predictor(tiny_causal_dir)
+    assert pred.tok.eos_token_id in pred.stop_ids
