@@ -114,6 +114,9 @@ def test_saved_files_are_png_and_pdf(run_dir, tmp_path):
         head = path.read_bytes()[:8]
         assert head.startswith(b"\x89PNG") if path.suffix == ".png" else head.startswith(b"%PDF")
     assert not list((tmp_path / "figs").glob(".*.tmp"))  # atomic writes leave no temp files
+    # Embedded TrueType, not Type 3: journals' PDF checks reject Type 3 fonts.
+    pdf = (tmp_path / "figs" / "training_curves.pdf").read_bytes()
+    assert b"/FontFile2" in pdf and b"/Type3" not in pdf
 
 
 def test_format_list_is_validated():

@@ -22,7 +22,7 @@ from rdistill.reporting import plots_compare, plots_run
 from rdistill.reporting.pareto import pareto_front
 from rdistill.reporting.plots_compare import EfficiencyPoint, VariantPoint
 from rdistill.reporting.results import RunResult, SweepResult, SweepVariant
-from rdistill.reporting.style import PlotSkipped
+from rdistill.reporting.style import PlotSkipped, house_style
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,8 @@ def figure_bytes(figure: Figure, fmt: str) -> bytes:
     # Fixed metadata keeps the PDF byte-identical across runs (no creation date).
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
     # 200 dpi: sharp in print at full page width (1280 px), still small (~100 kB) as PNG.
-    figure.savefig(buffer, format=fmt, metadata=metadata, dpi=200)
+    with house_style():
+        figure.savefig(buffer, format=fmt, metadata=metadata, dpi=200)
     return buffer.getvalue()
 
 

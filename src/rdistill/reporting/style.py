@@ -44,6 +44,12 @@ _RC = {
 WIDTH_IN = 6.4  # one text column of a two-column paper is ~3.3 in; 6.4 in spans the page
 
 
+def house_style():
+    """Context manager with the house rc settings; saving must run inside it too, since
+    the PDF font type is read at save time, not when the figure is drawn."""
+    return matplotlib.rc_context(_RC)
+
+
 class PlotSkipped(Exception):
     """The data for a figure is absent or too small to draw; the message says why."""
 
@@ -53,7 +59,7 @@ def styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
 
     @functools.wraps(draw)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
-        with matplotlib.rc_context(_RC):
+        with house_style():
             return draw(*args, **kwargs)
 
     return wrapper
