@@ -137,7 +137,6 @@ def cmd_predict(args) -> int:
 def cmd_profile(args) -> int:
     from rdistill.io import write_json_atomic
     from rdistill.profiling import profile_target
-
     from rdistill.runs import RunPaths
 
     is_run = (RunPaths(Path(args.target)).student / "rdistill.json").is_file()
@@ -175,6 +174,27 @@ def cmd_compare(args) -> int:
         write_json_atomic(args.output, result)
         write_text_atomic(Path(args.output).with_suffix(".md"), table)
         print(f"comparison: {Path(args.output).resolve()} (+ .md)")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from rdistill.reporting.figures import parse_formats
+    from rdistill.reporting.report import write_figures
+
+    paths, skipped = write_figures(args.source, args.output_dir, parse_formats(args.format),
+                                   show_progress=not args.quiet)
+    where = Path(paths[0]).parent.resolve() if paths else "-"
+    print(f"{len(paths)} files in {where}" + (f"; skipped (no data): {', '.join(skipped)}"
+                                              if skipped else ""))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from rdistill.reporting.report import write_report
+
+    html_path, md_path = write_report(args.source, args.output, show_progress=not args.quiet)
+    print(f"report: {html_path.resolve()}")
+    print(f"summary: {md_path.resolve()}")
     return 0
 
 
@@ -234,6 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="JSON-lines file with premise/hypothesis per line")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("plot", help="figures (PNG, PDF) of a run or a sweep folder")
+    p.add_argument("source", metavar="RUN_OR_SWEEP")
+    p.add_argument("--output-dir", help="where to write (default SOURCE/figures)")
+    p.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="one self-contained HTML report + a Markdown summary")
+    p.add_argument("source", metavar="RUN_OR_SWEEP")
+    p.add_argument("--output", required=True, help="FILE.html (FILE.md is written next to it)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
