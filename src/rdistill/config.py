@@ -7,15 +7,18 @@ key, so a user fixes a recipe in one go instead of one error per run.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import logging
 from pathlib import Path
 from typing import Any, Literal
-
-import copy
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rdistill.errors import ConfigError
+
+log = logging.getLogger("rdistill.config")
 
 
 class _Section(BaseModel):
@@ -103,7 +106,6 @@ class TrainingConfig(_Section):
     sparse_lm_head: bool = Field(
         default=True, description="decoder-only: LM head only on positions that carry a target"
     )
-    tensorboard: bool = True
     num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
 
 
@@ -122,6 +124,15 @@ class EvaluationConfig(_Section):
     limit: int | None = Field(default=None, ge=1)
 
 
+class TrackingConfig(_Section):
+    tensorboard: bool = Field(default=True, description="event files in RUN/tensorboard")
+    wandb: bool = Field(default=False, description="Weights & Biases (pip install 'rdistill[wandb]')")
+    wandb_project: str = "rdistill"
+    # Offline by default: a run must never need the network or an API key unless asked to.
+    wandb_mode: Literal["offline", "online"] = "offline"
+    wandb_dir: str | None = Field(default=None, description="null: the run folder (RUN/wandb/)")
+
+
 class RunConfig(_Section):
     name: str = "run"
     seed: int = 42
@@ -132,6 +143,22 @@ class RunConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, raw: Any) -> Any:
+        # training.tensorboard moved to tracking.tensorboard; run folders written before the
+        # move still hold the old key in config.yaml and must stay loadable.
+        training = raw.get("training") if isinstance(raw, dict) else None
+        if not isinstance(training, dict) or "tensorboard" not in training:
+            return raw
+        raw = {**raw, "training": {k: v for k, v in training.items() if k != "tensorboard"}}
+        tracking = raw.get("tracking", {})
+        if isinstance(tracking, dict):  # anything else is reported by validation as it is
+            raw["tracking"] = {"tensorboard": training["tensorboard"], **tracking}
+        log.info("config: training.tensorboard is read as tracking.tensorboard (renamed)")
+        return raw
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
@@ -159,16 +186,21 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, yaml.safe_load(raw) if raw.strip() else ""
 
 
+def set_key(raw: dict[str, Any], parts: list[str], value: Any, what: str) -> None:
+    """``raw[p0][p1]... = value``, creating sections; ``what`` names the override in errors."""
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{what}': '{part}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     for text in overrides:
         parts, value = parse_override(text)
-        node = raw
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"override '{text}': '{part}' is a value, not a section")
-            node = child
-        node[parts[-1]] = value
+        set_key(raw, parts, value, text)
     return raw
 
 
@@ -184,6 +216,17 @@ def _format_errors(origin: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def read_config_file(path: str | Path) -> Any:
+    """The parsed YAML of a recipe, unvalidated (``load_config`` validates it)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file '{p}' does not exist")
+    try:
+        return yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 raw: dict[str, Any] | None = None) -> RunConfig:
     """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
@@ -191,13 +234,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     if raw is None:
         if path is None:
             raise ConfigError("no config file given")
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file '{p}' does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raw = read_config_file(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
     raw = apply_overrides(copy.deepcopy(raw), overrides or [])
@@ -215,3 +252,22 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
 
 def dump_config(cfg: RunConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """sha256 of the resolved config YAML: equal hashes, equal runs (up to nondeterminism)."""
+    return hashlib.sha256(dump_config(cfg).encode("utf-8")).hexdigest()
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def config_diff(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """``key -> (old value, new value)`` for every run setting that differs."""
+    a, b = flatten(old.model_dump(mode="json")), flatten(new.model_dump(mode="json"))
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
