@@ -53,7 +53,7 @@ def test_old_training_tensorboard_key_still_loads():
 
 
 def test_wandb_requested_but_not_installed(monkeypatch):
-    import rdistill.tracking as tracking
+    from rdistill import tracking
 
     real = tracking.importlib.util.find_spec
     monkeypatch.setattr(tracking.importlib.util, "find_spec",
@@ -72,9 +72,9 @@ def test_wandb_start_failure_is_one_message_with_a_hint(monkeypatch, tmp_path):
     monkeypatch.setattr(wandb, "init", refuse)
     cfg = load_config(None, ["tracking.wandb=true", "tracking.wandb_mode=online",
                              "tracking.tensorboard=false"], raw=dict(MINIMAL))
-    with pytest.raises(TrackingError, match="wandb login.*offline"):
-        with tracking_session(cfg, RunPaths(tmp_path / "run"), quiet=True):
-            pass
+    with (pytest.raises(TrackingError, match="wandb login.*offline"),
+          tracking_session(cfg, RunPaths(tmp_path / "run"), quiet=True)):
+        pass
 
 
 def test_wandb_offline_run_in_run_folder_and_summary(tiny_causal_dir, esnli_file, tmp_path, toy_config,

@@ -8,13 +8,15 @@ key, so a user fixes a recipe in one go instead of one error per run.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rdistill.errors import ConfigError
 
@@ -133,6 +135,40 @@ class TrackingConfig(_Section):
     wandb_dir: str | None = Field(default=None, description="null: the run folder (RUN/wandb/)")
 
 
+# A sweep variant's name becomes a folder name: keep it to characters every shell and OS accept.
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class SweepConfig(_Section):
+    """A family of runs: ``variants`` (named override sets) times the cartesian ``grid``."""
+
+    name: str | None = Field(default=None, description="sweep folder sweeps/<name>; null: the config's name")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values, every combination")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="name -> {key: value}: runs that a grid cannot express"
+    )
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_keys_and_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        problems = [sweep_key_problem(key) for key in grid]
+        problems += [f"'{key}' has no values" for key, values in grid.items() if not values]
+        if any(problems):
+            raise ValueError("; ".join(p for p in problems if p))
+        return grid
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names_and_keys(cls, variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        problems = [f"variant name '{name}' may only hold letters, digits, '.', '_' and '-'"
+                    for name in variants if not VARIANT_NAME.match(name)]
+        problems += [f"variant '{name}': {sweep_key_problem(key)}"
+                     for name, overrides in variants.items() for key in overrides if sweep_key_problem(key)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return variants
+
+
 class RunConfig(_Section):
     name: str = "run"
     seed: int = 42
@@ -144,6 +180,7 @@ class RunConfig(_Section):
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    sweep: SweepConfig | None = Field(default=None, description="only read by `rdistill sweep`")
 
     @model_validator(mode="before")
     @classmethod
@@ -173,6 +210,30 @@ class RunConfig(_Section):
                 "data.teacher_files is empty: list the teacher rationale files"
             )
         return self
+
+
+def config_keys(model_cls: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """Every settable leaf key of a run, dotted (``loss.alpha``), in schema order; no ``sweep.*``."""
+    out = []
+    for name, field in (model_cls or RunConfig).model_fields.items():
+        ann = field.annotation
+        if model_cls is None and name == "sweep":
+            continue
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += config_keys(ann, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def sweep_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be swept, or None when it can."""
+    if key == "name":
+        return "'name' cannot be swept: each variant gets its own name"
+    if key in config_keys():
+        return None
+    close = difflib.get_close_matches(key, config_keys(), n=1)
+    return f"'{key}' is not a config key" + (f" (did you mean {close[0]}?)" if close else "")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -251,7 +312,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
 
 
 def dump_config(cfg: RunConfig) -> str:
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    """The resolved config of one run as YAML; a ``sweep:`` block describes many runs, not this one."""
+    return yaml.safe_dump(cfg.model_dump(mode="json", exclude={"sweep"}), sort_keys=False)
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -268,6 +330,7 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def config_diff(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:
-    """``key -> (old value, new value)`` for every run setting that differs."""
-    a, b = flatten(old.model_dump(mode="json")), flatten(new.model_dump(mode="json"))
+    """``key -> (old value, new value)`` for every run setting that differs (``sweep`` ignored)."""
+    a = flatten(old.model_dump(mode="json", exclude={"sweep"}))
+    b = flatten(new.model_dump(mode="json", exclude={"sweep"}))
     return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}

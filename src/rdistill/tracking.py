@@ -59,7 +59,7 @@ def _start_wandb(cfg: RunConfig, paths: RunPaths, quiet: bool, git_commit: str |
 
     folder = wandb_folder(cfg.tracking, paths)
     folder.mkdir(parents=True, exist_ok=True)
-    config = {**cfg.model_dump(mode="json"), "config_hash": config_hash(cfg),
+    config = {**cfg.model_dump(mode="json", exclude={"sweep"}), "config_hash": config_hash(cfg),
               "git_commit": git_commit}
     try:
         run = wandb.init(project=cfg.tracking.wandb_project, name=cfg.name, dir=str(folder),
