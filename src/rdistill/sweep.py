@@ -311,9 +311,12 @@ def check_reusable(plan: SweepPlan, sweep_dir: Path) -> dict[str, str]:
 def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = None,
               show_progress: bool = True) -> list[dict[str, Any]]:
     """Train every variant not finished yet; returns the results (also written to ``sweep_dir``)."""
+    from rdistill.tracking import check_tracking
     from rdistill.training.run import train
 
     sweep_dir = Path(sweep_dir)
+    for v in plan.variants:  # a missing tracker would fail every variant: say so once, up front
+        check_tracking(v.cfg.tracking)
     states = check_reusable(plan, sweep_dir)
     write_json_atomic(sweep_dir / "sweep.json", {
         "name": plan.name, "config": plan.config_path, "set": plan.sets, "grid": plan.grid,
