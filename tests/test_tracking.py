@@ -117,3 +117,15 @@ def test_second_run_in_one_process_gets_its_own_wandb_run(tiny_causal_dir, esnli
         assert wandb.run is None
     assert len(list((tmp_path / "a" / "wandb").glob("offline-run-*"))) == 1
     assert len(list((tmp_path / "b" / "wandb").glob("offline-run-*"))) == 1
+
+
+def test_a_failing_run_still_finishes_its_wandb_run(tmp_path, no_network):
+    # Otherwise the next variant of a sweep would log into the failed run.
+    wandb = pytest.importorskip("wandb")
+    cfg = load_config(None, ["tracking.wandb=true", "tracking.tensorboard=false"], raw=dict(MINIMAL))
+    with (pytest.raises(RuntimeError, match="boom"),
+          tracking_session(cfg, RunPaths(tmp_path / "run"), quiet=True) as trackers):
+        assert trackers.wandb_run is not None and wandb.run is trackers.wandb_run
+        raise RuntimeError("boom")
+    assert wandb.run is None
+    assert list((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))

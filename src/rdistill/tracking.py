@@ -98,7 +98,7 @@ def tracking_session(cfg: RunConfig, paths: RunPaths, *, quiet: bool = False,
     """
     check_tracking(cfg.tracking)
     trackers = Trackers()
-    writer = None
+    writer, failed = None, False
     try:
         if cfg.tracking.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -112,13 +112,16 @@ def tracking_session(cfg: RunConfig, paths: RunPaths, *, quiet: bool = False,
             trackers.wandb_run = _start_wandb(cfg, paths, quiet, git_commit)
             trackers.callbacks.append(WandbCallback())
         yield trackers
+    except BaseException:
+        failed = True  # W&B then shows the run as failed, not finished
+        raise
     finally:
         if writer is not None:
             writer.close()
         if trackers.wandb_run is not None:
             import wandb
 
-            trackers.wandb_run.finish()
+            trackers.wandb_run.finish(exit_code=1 if failed else 0)
             # finish() can return before W&B's service process has written the run file;
             # stopping the service waits for it, so a returned train() has its run on disk.
             wandb.teardown()
