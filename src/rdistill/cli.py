@@ -198,6 +198,21 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from rdistill.sweep import describe_plan, plan_sweep, results_table, run_sweep
+
+    plan = plan_sweep(args.config, args.grid, args.set)
+    out = Path(args.output_dir or os.path.join("sweeps", plan.name))
+    if args.dry_run:
+        print(describe_plan(plan, out))
+        return 0
+    results = run_sweep(plan, out, data_dir=args.data_dir, show_progress=not args.quiet)
+    print(results_table(results))
+    print(f"results: {(out / 'results.csv').resolve()}")
+    # 1, not 2: the sweep itself ran; some variants did not (their errors are in results.json).
+    return 1 if any(r["status"] == "failed" for r in results) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdistill", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
@@ -265,6 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="RUN_OR_SWEEP")
     p.add_argument("--output", required=True, help="FILE.html (FILE.md is written next to it)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("sweep", help="train every variant of a grid / sweep: block, collect results")
+    p.add_argument("config")
+    p.add_argument("--grid", nargs="+", action="extend", default=[], metavar="KEY=V1,V2",
+                   help="values to sweep, e.g. --grid loss.alpha=0.5,1 finetune.r=8,16 (every combination)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value for every variant (repeatable)")
+    p.add_argument("--output-dir", help="sweep folder (default sweeps/<sweep name>)")
+    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p.add_argument("--dry-run", action="store_true", help="list the variants and their state, train nothing")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -7,15 +7,20 @@ key, so a user fixes a recipe in one go instead of one error per run.
 
 from __future__ import annotations
 
+import copy
+import difflib
+import hashlib
+import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-import copy
-
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rdistill.errors import ConfigError
+
+log = logging.getLogger("rdistill.config")
 
 
 class _Section(BaseModel):
@@ -103,7 +108,6 @@ class TrainingConfig(_Section):
     sparse_lm_head: bool = Field(
         default=True, description="decoder-only: LM head only on positions that carry a target"
     )
-    tensorboard: bool = True
     num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
 
 
@@ -127,6 +131,49 @@ class EvaluationConfig(_Section):
     judge_max_train_rows: int | None = Field(default=None, ge=10)
 
 
+class TrackingConfig(_Section):
+    tensorboard: bool = Field(default=True, description="event files in RUN/tensorboard")
+    wandb: bool = Field(default=False, description="Weights & Biases (pip install 'rdistill[wandb]')")
+    wandb_project: str = "rdistill"
+    # Offline by default: a run must never need the network or an API key unless asked to.
+    wandb_mode: Literal["offline", "online"] = "offline"
+    wandb_dir: str | None = Field(default=None, description="null: the run folder (RUN/wandb/)")
+
+
+# A sweep variant's name becomes a folder name: keep it to characters every shell and OS accept.
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class SweepConfig(_Section):
+    """A family of runs: ``variants`` (named override sets) times the cartesian ``grid``."""
+
+    name: str | None = Field(default=None, description="sweep folder sweeps/<name>; null: the config's name")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values, every combination")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="name -> {key: value}: runs that a grid cannot express"
+    )
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_keys_and_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        problems = [sweep_key_problem(key) for key in grid]
+        problems += [f"'{key}' has no values" for key, values in grid.items() if not values]
+        if any(problems):
+            raise ValueError("; ".join(p for p in problems if p))
+        return grid
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names_and_keys(cls, variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        problems = [f"variant name '{name}' may only hold letters, digits, '.', '_' and '-'"
+                    for name in variants if not VARIANT_NAME.match(name)]
+        problems += [f"variant '{name}': {sweep_key_problem(key)}"
+                     for name, overrides in variants.items() for key in overrides if sweep_key_problem(key)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return variants
+
+
 class RunConfig(_Section):
     name: str = "run"
     seed: int = 42
@@ -137,6 +184,23 @@ class RunConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    sweep: SweepConfig | None = Field(default=None, description="only read by `rdistill sweep`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, raw: Any) -> Any:
+        # training.tensorboard moved to tracking.tensorboard; run folders written before the
+        # move still hold the old key in config.yaml and must stay loadable.
+        training = raw.get("training") if isinstance(raw, dict) else None
+        if not isinstance(training, dict) or "tensorboard" not in training:
+            return raw
+        raw = {**raw, "training": {k: v for k, v in training.items() if k != "tensorboard"}}
+        tracking = raw.get("tracking", {})
+        if isinstance(tracking, dict):  # anything else is reported by validation as it is
+            raw["tracking"] = {"tensorboard": training["tensorboard"], **tracking}
+        log.info("config: training.tensorboard is read as tracking.tensorboard (renamed)")
+        return raw
 
     @model_validator(mode="after")
     def _cross_checks(self) -> RunConfig:
@@ -153,6 +217,30 @@ class RunConfig(_Section):
         return self
 
 
+def config_keys(model_cls: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """Every settable leaf key of a run, dotted (``loss.alpha``), in schema order; no ``sweep.*``."""
+    out = []
+    for name, field in (model_cls or RunConfig).model_fields.items():
+        ann = field.annotation
+        if model_cls is None and name == "sweep":
+            continue
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += config_keys(ann, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def sweep_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be swept, or None when it can."""
+    if key == "name":
+        return "'name' cannot be swept: each variant gets its own name"
+    if key in config_keys():
+        return None
+    close = difflib.get_close_matches(key, config_keys(), n=1)
+    return f"'{key}' is not a config key" + (f" (did you mean {close[0]}?)" if close else "")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``key.sub=value``; the value is parsed as YAML so ``1e-4``, ``true``, ``[a,b]`` work."""
     if "=" not in text:
@@ -164,16 +252,21 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, yaml.safe_load(raw) if raw.strip() else ""
 
 
+def set_key(raw: dict[str, Any], parts: list[str], value: Any, what: str) -> None:
+    """``raw[p0][p1]... = value``, creating sections; ``what`` names the override in errors."""
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{what}': '{part}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     for text in overrides:
         parts, value = parse_override(text)
-        node = raw
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"override '{text}': '{part}' is a value, not a section")
-            node = child
-        node[parts[-1]] = value
+        set_key(raw, parts, value, text)
     return raw
 
 
@@ -189,6 +282,17 @@ def _format_errors(origin: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def read_config_file(path: str | Path) -> Any:
+    """The parsed YAML of a recipe, unvalidated (``load_config`` validates it)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file '{p}' does not exist")
+    try:
+        return yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 raw: dict[str, Any] | None = None) -> RunConfig:
     """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
@@ -196,13 +300,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     if raw is None:
         if path is None:
             raise ConfigError("no config file given")
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file '{p}' does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raw = read_config_file(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
     raw = apply_overrides(copy.deepcopy(raw), overrides or [])
@@ -219,4 +317,25 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
 
 
 def dump_config(cfg: RunConfig) -> str:
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    """The resolved config of one run as YAML; a ``sweep:`` block describes many runs, not this one."""
+    return yaml.safe_dump(cfg.model_dump(mode="json", exclude={"sweep"}), sort_keys=False)
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """sha256 of the resolved config YAML: equal hashes, equal runs (up to nondeterminism)."""
+    return hashlib.sha256(dump_config(cfg).encode("utf-8")).hexdigest()
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def config_diff(old: RunConfig, new: RunConfig) -> dict[str, tuple[Any, Any]]:
+    """``key -> (old value, new value)`` for every run setting that differs (``sweep`` ignored)."""
+    a = flatten(old.model_dump(mode="json", exclude={"sweep"}))
+    b = flatten(new.model_dump(mode="json", exclude={"sweep"}))
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}

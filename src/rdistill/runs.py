@@ -8,9 +8,11 @@ Layout::
     RUN/metrics.jsonl        one line per Trainer log step
     RUN/checkpoints/         Trainer checkpoints (resume from the last)
     RUN/tensorboard/         TensorBoard event files
+    RUN/wandb/               W&B run files (tracking.wandb; offline-run-* by default)
     RUN/student/             final adapter (LoRA) or full weights, + tokenizer
     RUN/student/rdistill.json  how to rebuild the student (base model, kind, format)
     RUN/eval/metrics.json    held-out evaluation (+ metrics.predictions.jsonl)
+    RUN/summary.json         written last: times, best checkpoint, headline metrics, config_hash
 """
 
 from __future__ import annotations

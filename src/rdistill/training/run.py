@@ -11,7 +11,7 @@ import torch
 from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 from transformers.trainer_callback import ProgressCallback
 
-from rdistill.config import RunConfig, dump_config, load_config
+from rdistill.config import RunConfig, config_diff, config_hash, dump_config, load_config
 from rdistill.data.example import Example
 from rdistill.data.palm import attach_palm_rationales
 from rdistill.data.registry import load_dataset_file, resolve_data_path
@@ -27,6 +27,7 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.prediction import Predictor, settings_for
 from rdistill.runinfo import system_info
 from rdistill.runs import RunPaths, save_student
+from rdistill.tracking import check_tracking, tracking_session
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 from rdistill.training.collator import RationaleCollator
 from rdistill.training.dataset import encode_examples
@@ -35,6 +36,9 @@ from rdistill.training.trainer import RationaleTrainer
 log = logging.getLogger("rdistill.train")
 
 TASK_LABELS = {"esnli": ESNLI_LABELS}
+# The eval metrics copied into summary.json (and into a sweep's results).
+HEADLINE_METRICS = ("label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
+                    "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")
 HUB_PREFIX = "hub:"
 HUB_LOADERS = {"esnli": load_esnli_hub}
 
@@ -112,7 +116,7 @@ def _training_args(cfg: RunConfig, paths: RunPaths, has_dev: bool) -> TrainingAr
         num_train_epochs=t.epochs,
         max_steps=t.max_steps,
         logging_steps=t.logging_steps,
-        report_to=[],  # TensorBoard is added as a callback writing to RUN/tensorboard
+        report_to=[],  # trackers come as callbacks from rdistill.tracking, writing into RUN/
         eval_strategy=strategy if evaluate else "no",
         eval_steps=t.eval_steps,
         # Checkpoints at the eval cadence so the best one can be kept; steps otherwise.
@@ -147,26 +151,22 @@ def _check_precision(cfg: RunConfig, model) -> None:
         raise ConfigError("training.precision=fp16 needs a GPU; on CPU use bf16 or fp32")
 
 
-# A resumed run may get a longer budget or other evaluation settings, nothing that changes
-# what the saved checkpoints mean.
-RESUME_MAY_CHANGE = {"training.max_steps", "training.epochs", "training.num_threads"}
-RESUME_MAY_CHANGE_SECTIONS = ("generation.", "evaluation.")
+# A resumed run may get a longer budget, another name, other evaluation settings or
+# trackers, nothing that changes what the saved checkpoints mean.
+RESUME_MAY_CHANGE = {"name", "training.max_steps", "training.epochs", "training.num_threads"}
+RESUME_MAY_CHANGE_SECTIONS = ("generation.", "evaluation.", "tracking.")
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
+def resume_conflicts(saved: RunConfig, new: RunConfig) -> dict:
+    """Settings that differ between a run folder's config and ``new`` and forbid resuming."""
+    return {k: v for k, v in config_diff(saved, new).items()
+            if k not in RESUME_MAY_CHANGE and not k.startswith(RESUME_MAY_CHANGE_SECTIONS)}
 
 
 def _check_resumable(saved: RunConfig, new: RunConfig, where: Path) -> None:
-    old_flat, new_flat = _flatten(saved.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
-    changed = [k for k in sorted(set(old_flat) | set(new_flat))
-               if old_flat.get(k) != new_flat.get(k) and k not in RESUME_MAY_CHANGE
-               and not k.startswith(RESUME_MAY_CHANGE_SECTIONS)]
+    changed = resume_conflicts(saved, new)
     if changed:
-        diffs = ", ".join(f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}" for k in changed)
+        diffs = ", ".join(f"{k}: {was!r} -> {now!r}" for k, (was, now) in changed.items())
         raise ConfigError(f"--resume with a config that differs from {where} ({diffs}); "
                           "resume with the same settings, or start a new --output-dir")
 
@@ -183,6 +183,7 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
           resume: bool = False, show_progress: bool = True) -> dict:
     """Train a student as ``cfg`` says into ``output_dir``; returns the held-out metrics."""
     t0 = time.perf_counter()
+    check_tracking(cfg.tracking)
     paths = RunPaths(Path(output_dir))
     if paths.root.exists() and any(paths.checkpoints.glob("checkpoint-*")) and not resume:
         raise ConfigError(f"'{paths.root}' already holds checkpoints: pass --resume to continue "
@@ -194,7 +195,8 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
         torch.set_num_threads(cfg.training.num_threads)
     set_seed(cfg.seed)
     write_text_atomic(paths.config, dump_config(cfg))
-    write_json_atomic(paths.system, system_info(cfg.seed))
+    info = system_info(cfg.seed)
+    write_json_atomic(paths.system, info)
 
     splits = prepare_splits(cfg, data_dir)
     fmt = task_format(cfg)
@@ -229,38 +231,36 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
     decoder_start = getattr(model.config, "decoder_start_token_id", None) if is_seq2seq else None
     collator = RationaleCollator(tokenizer.pad_token_id, is_seq2seq, decoder_start)
     callbacks = [MetricsLogCallback(paths.metrics_log)]
-    if cfg.training.tensorboard:
-        from torch.utils.tensorboard import SummaryWriter
-        from transformers.integrations import TensorBoardCallback
-
-        callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(paths.tensorboard))))
     if cfg.training.early_stopping_patience and splits.dev:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
-    trainer = RationaleTrainer(
-        model=model, args=_training_args(cfg, paths, bool(splits.dev)), train_dataset=train_rows,
-        eval_dataset=dev_rows if splits.dev else None, data_collator=collator,
-        processing_class=tokenizer, callbacks=callbacks, alpha=cfg.loss.alpha, beta=cfg.loss.beta,
-        is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
-        dev_label_accuracy=dev_label_accuracy if splits.dev else None,
-    )
-    # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
-    trainer.remove_callback(ProgressCallback)
-    trainer.add_callback(QuietProgressCallback)
-    has_ckpt = any(paths.checkpoints.glob("checkpoint-*"))
-    train_out = trainer.train(resume_from_checkpoint=True if (resume and has_ckpt) else None)
-    train_s = time.perf_counter() - t0
-    save_student(trainer.model, tokenizer, paths, cfg, kind)
+    with tracking_session(cfg, paths, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
+        trainer = RationaleTrainer(
+            model=model, args=_training_args(cfg, paths, bool(splits.dev)), train_dataset=train_rows,
+            eval_dataset=dev_rows if splits.dev else None, data_collator=collator,
+            processing_class=tokenizer, callbacks=callbacks + trackers.callbacks, alpha=cfg.loss.alpha,
+            beta=cfg.loss.beta, is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
+            dev_label_accuracy=dev_label_accuracy if splits.dev else None,
+        )
+        # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(QuietProgressCallback)
+        has_ckpt = any(paths.checkpoints.glob("checkpoint-*"))
+        train_out = trainer.train(resume_from_checkpoint=True if (resume and has_ckpt) else None)
+        train_s = time.perf_counter() - t0
+        save_student(trainer.model, tokenizer, paths, cfg, kind)
 
-    test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
-    metrics, records = evaluate_student(predictor, test, cfg, fmt.labels, train_examples=splits.train,
-                                        show_progress=show_progress)
-    write_evaluation(metrics, records, paths.eval_metrics)
-    summary = {
-        "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
-        "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
-        "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in (
-            "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
-            "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")},
-    }
+        test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
+        metrics, records = evaluate_student(predictor, test, cfg, fmt.labels,
+                                            train_examples=splits.train, show_progress=show_progress)
+        write_evaluation(metrics, records, paths.eval_metrics)
+        summary = {
+            "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
+            "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in HEADLINE_METRICS},
+            # Which config made these numbers, and what the whole run (train + eval) cost.
+            "config_hash": config_hash(cfg), "wall_seconds": round(time.perf_counter() - t0, 1),
+        }
+        trackers.log_final(summary["eval"])
+    # Written last: a complete summary.json marks a finished run (sweeps skip those).
     write_json_atomic(paths.summary, summary)
     return metrics
