@@ -57,18 +57,15 @@ def cmd_train(args) -> int:
 def _read_inputs(path: str) -> list:
     """Premise/hypothesis pairs from a JSON-lines file (``label`` optional)."""
     from rdistill.data.example import Example
+    from rdistill.io import iter_jsonl
 
     examples = []
     p = Path(path)
     if not p.is_file():
         raise DataError(f"input file '{p}' does not exist")
-    for line_no, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{p} line {line_no}: not valid JSON ({e.msg})") from None
+    for line_no, row in iter_jsonl(p):
+        if not isinstance(row, dict):
+            raise DataError(f"{p} line {line_no}: expected a JSON object")
         for key in ("premise", "hypothesis"):
             if not isinstance(row.get(key), str) or not row[key].strip():
                 raise DataError(f"{p} line {line_no}: field '{key}' is missing or empty")

@@ -30,3 +30,17 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def iter_jsonl(path: str | Path):
+    """``(line number, parsed value)`` for each non-blank line; DataError naming file and line."""
+    from rdistill.errors import DataError
+
+    path = Path(path)
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path} line {line_no}: not valid JSON ({err.msg})") from None

@@ -9,7 +9,6 @@ line keep no rationale and are counted; a line naming an unknown uid is an error
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from rdistill.data.example import Example, TeacherRationale
 from rdistill.data.load_result import LoadResult
 from rdistill.errors import DataError
+from rdistill.io import iter_jsonl
 
 
 def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
@@ -26,13 +26,7 @@ def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
     if not path.is_file():
         raise DataError(f"{path}: teacher file not found")
     out: dict[str, TeacherRationale] = {}
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path} line {line_no}: not valid JSON ({err.msg})") from None
+    for line_no, row in iter_jsonl(path):
         if not isinstance(row, dict):
             raise DataError(f"{path} line {line_no}: expected a JSON object")
         uid = row.get("uid")
