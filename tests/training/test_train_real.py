@@ -21,7 +21,7 @@ def test_smollm2_quickstart_recipe_runs_on_real_rows(smollm2_dir, tmp_path):
         pytest.skip("RDISTILL_DATA_DIR with esnli/esnli_valid.json is not available")
     cfg = load_config(CONFIG, ["data.train_size=16", "data.test_size=8", "training.max_steps=2",
                                "training.batch_size=8", "generation.max_new_tokens=12",
-                               "training.logging_steps=1"])
+                               "training.logging_steps=1", "evaluation.judge=true"])
     metrics = train(cfg, tmp_path / "run", data_dir=data_dir, show_progress=False)
     assert metrics["n"] >= 8
     assert 0 <= metrics["label_accuracy"] <= 1 and 0 <= metrics["rouge_l"] <= 1
