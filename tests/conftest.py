@@ -247,3 +247,21 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+@pytest.fixture
+def train_toy_run(tmp_path, tiny_causal_dir, esnli_file, toy_config):
+    """Trains the tiny causal student on the toy file through ``rdistill train``; returns the run folder."""
+
+    def train(max_steps: int, name: str = "run") -> Path:
+        import yaml
+
+        from rdistill.cli import main
+
+        config_file = tmp_path / f"{name}.yaml"
+        config_file.write_text(yaml.safe_dump(toy_config(tiny_causal_dir, esnli_file, max_steps=max_steps)))
+        run = tmp_path / name
+        assert main(["--quiet", "train", str(config_file), "--output-dir", str(run)]) == 0
+        return run
+
+    return train

@@ -2,7 +2,6 @@ import json
 
 import pytest
 import torch
-import yaml
 
 from rdistill.cli import main
 from rdistill.profiling import count_flops, percentile, weights_mb
@@ -28,12 +27,8 @@ def test_weights_mb_counts_weight_files_only(tmp_path):
     assert weights_mb(tmp_path) == pytest.approx(2.0)
 
 
-def test_profile_cli_on_a_tiny_run(tmp_path, tiny_causal_dir, esnli_file, toy_config):
-    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=2)
-    cfg = tmp_path / "toy.yaml"
-    cfg.write_text(yaml.safe_dump(raw))
-    run = tmp_path / "run"
-    assert main(["--quiet", "train", str(cfg), "--output-dir", str(run)]) == 0
+def test_profile_cli_on_a_tiny_run(tmp_path, tiny_causal_dir, esnli_file, train_toy_run):
+    run = train_toy_run(max_steps=2)
     out = tmp_path / "profile.json"
     assert main(["--quiet", "profile", str(run), "--data-file", str(esnli_file), "--output", str(out),
                  "--examples", "8", "--latency-examples", "4", "--batch-sizes", "4",

@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from rdistill.cli import main
 
@@ -55,12 +54,8 @@ def driver(tmp_path):
 
 
 @pytest.fixture
-def trained_run(tmp_path, tiny_causal_dir, esnli_file, toy_config):
-    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=6)
-    config_file = tmp_path / "toy.yaml"
-    config_file.write_text(yaml.safe_dump(raw))
-    run = tmp_path / "run"
-    assert main(["--quiet", "train", str(config_file), "--output-dir", str(run)]) == 0
+def trained_run(train_toy_run):
+    run = train_toy_run(max_steps=6)
     predictions = run / "eval" / "metrics.predictions.jsonl"
     records = [json.loads(line) for line in predictions.read_text().splitlines()]
     records[0]["pred_explanation"] = ATTACK

@@ -247,10 +247,12 @@ def evaluate_predictions(
     metrics["difficulty"], protocol["difficulty"] = difficulty(
         records, input_keys, judge["input"] if judge is not None else None)
 
+    if judge is not None and has_explanations:
+        per_example["judge_label"] = judge["explanation"]
     if explanation_labels is not None:
         judge_name = "explanation_labels passed to evaluate_predictions"
     elif judge is not None and has_explanations:
-        explanation_labels = per_example["judge_label"] = judge["explanation"]
+        explanation_labels = judge["explanation"]
         judge_name = "simulatability judge (explanation view)"
     elif has_explanations and set(labels) == set(NLI_LABELS):
         explanation_labels, judge_name = per_example["lexical_cue_label"], "lexical cue baseline"
