@@ -10,7 +10,12 @@
    batched / single / batched so that load from other work hits both alike;
    the batched time is the mean of its two passes. ``identical_share`` is the
    share of explanations that are the same text both ways (padding can flip a
-   near-tie in greedy decoding).
+   near-tie in greedy decoding). Batched rows leave the batch as they stop
+   (``rdistill.decoding``); the single loop is ``model.generate`` per row.
+3. ``prefill``: the forward pass over the same prompts alone (no decoding),
+   batched and one at a time. Both loops pay it, so ``single_seconds /
+   batched_prefill_seconds`` bounds the speed-up even if batched decoding cost
+   nothing: it tells whether a ratio is limited by the prompt or by decoding.
 
 Run (about 12 minutes on 2 AVX2 cores for the SmolLM2 LoRA run)::
 
@@ -40,6 +45,22 @@ def _time_explanations(predictor, rows, labels, batch_size: int) -> tuple[float,
     t0 = time.perf_counter()
     texts = predictor.explanations(rows, labels)
     return time.perf_counter() - t0, texts
+
+
+@torch.no_grad()
+def _time_prefill(predictor, rows, labels, batch_size: int) -> float:
+    """Seconds of the forward pass over the explanation prompts (KV cache built, one logit row)."""
+    contexts = sorted((predictor._explanation_context(ex, lab)[1] for ex, lab in zip(rows, labels)),
+                      key=len)
+    pad = predictor.pad_id
+    t0 = time.perf_counter()
+    for i in range(0, len(contexts), batch_size):
+        chunk = contexts[i:i + batch_size]
+        width = max(len(c) for c in chunk)
+        ids = torch.tensor([[pad] * (width - len(c)) + c for c in chunk])
+        mask = torch.tensor([[0] * (width - len(c)) + [1] * len(c) for c in chunk])
+        predictor.model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
+    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -95,6 +116,17 @@ def main() -> None:
         "identical_share": sum(a == b for a, b in zip(texts_batched, texts_single)) / len(rows),
     }
     log.info("generation: %s", result["generation"])
+    if not predictor.is_seq2seq:  # decoder-only students: the prompt is the decoder's prefix
+        prefill_batched = _time_prefill(predictor, rows, labels, args.batch_size)
+        prefill_single = _time_prefill(predictor, rows, labels, 1)
+        result["prefill"] = {
+            "batched_seconds": prefill_batched,
+            "single_seconds": prefill_single,
+            "share_of_single_generation": prefill_single / single,
+            "share_of_batched_generation": prefill_batched / batched,
+            "speedup_bound_if_decoding_were_free": single / prefill_batched,
+        }
+        log.info("prefill: %s", result["prefill"])
     write_json_atomic(args.output, result)
 
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from rdistill.config import GenerationConfig
 from rdistill.data.example import Example
+from rdistill.decoding import greedy_decode
 from rdistill.formatting import (
     ANSWER_MARKER,
     EXPLANATION_MARKER,
@@ -227,6 +228,9 @@ class Predictor:
             out = self.model.generate(input_ids=enc_t, attention_mask=enc_mask,
                                       decoder_input_ids=torch.tensor(dec, device=dev), **kwargs)
             new = out[:, len(dec[0]):]
+        elif self.gen.num_beams == 1 and len(dec) > 1:  # a row alone has no batch to leave
+            return greedy_decode(self.model, dec, max_new_tokens=max_new_tokens, stop_ids=stops,
+                                 pad_id=self.pad_id, repetition_penalty=self.gen.repetition_penalty)
         else:
             width = max(len(d) for d in dec)  # left padding: generation continues every row
             ids = torch.tensor([[self.pad_id] * (width - len(d)) + d for d in dec], device=dev)
@@ -257,18 +261,19 @@ class Predictor:
     def explanations(self, examples: Sequence[Example], labels: Sequence[str | None]) -> list[str]:
         """One generated explanation per example, in batches of ``generation.batch_size``.
 
-        Greedy batches run in waves of ``WAVE_TOKENS`` new tokens: rows that have
-        stopped leave, and the unfinished ones are re-batched for the next wave, so
-        a batch no longer waits for its longest row (median explanation ~10
-        tokens, a few run to the limit). Each wave re-reads the prefix generated
-        so far, so greedy outputs stay those of an uninterrupted run. Beam search
-        and batch size 1 generate in one go.
+        Greedy decoder-only batches drop each row as it stops (``decoding.greedy_decode``).
+        Greedy encoder-decoder batches run in waves of ``WAVE_TOKENS`` new tokens
+        instead: rows that have stopped leave, and the unfinished ones are re-batched
+        for the next wave, so a batch does not wait for its longest row (median
+        explanation ~10 tokens, a few run to the limit). Each wave re-reads the prefix
+        generated so far, so greedy outputs stay those of an uninterrupted run. Beam
+        search and batch size 1 generate in one go.
         """
         contexts = [self._explanation_context(ex, labels[i]) for i, ex in enumerate(examples)]
         generated: list[list[int]] = [[] for _ in examples]
         pending = list(range(len(examples)))
         budget = self.gen.max_new_tokens
-        waves = self.gen.num_beams == 1 and self.gen.batch_size > 1
+        waves = self.is_seq2seq and self.gen.num_beams == 1 and self.gen.batch_size > 1
         while pending and budget > 0:
             step = min(WAVE_TOKENS, budget) if waves else budget
             unfinished = []
