@@ -35,7 +35,9 @@ class TeacherSource(_Section):
     format: Literal["palm", "jsonl"] = Field(
         description="palm: JSON arrays of raw completions; jsonl: teacher files matched by uid"
     )
-    files: list[str] = Field(min_length=1, description="data files, relative to the data root unless absolute")
+    files: list[str] = Field(
+        min_length=1, description="data files, relative to the data root unless absolute"
+    )
 
 
 class DataConfig(_Section):
