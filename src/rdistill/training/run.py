@@ -57,7 +57,9 @@ def task_format(cfg: RunConfig) -> TaskFormat:
     return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]))
 
 
-def _load(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None, summary: dict):
+def _load(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None,
+          summary: dict) -> tuple[list[Example], dict | None]:
+    """Examples of one data file with its teachers attached, and the per-teacher report."""
     if rel.startswith(HUB_PREFIX):  # hub:esnli:train -> the Hub data set, when online
         hub_name, _, split = rel[len(HUB_PREFIX):].partition(":")
         result = HUB_LOADERS[cfg.data.dataset](split or "train", name=hub_name,
@@ -74,15 +76,14 @@ def _load(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None, s
         examples, loaded, usage = attach_teachers(examples, specs, task=cfg.data.dataset,
                                                   n_rows=result.n_read, skip_invalid=cfg.data.skip_invalid)
         summary[str(path)]["teachers"] = loaded
-        summary["teacher_report"] = teacher_report(examples, [s.name for s in specs], usage)
-    return examples
+        return examples, teacher_report(examples, [s.name for s in specs], usage)
+    return examples, None
 
 
 def prepare_splits(cfg: RunConfig, data_dir: str | None) -> Splits:
     """Load, attach teacher rationales, and split deterministically (seeded)."""
     summary: dict = {}
-    examples = _load(cfg, cfg.data.train_file, cfg.data.teacher_files, data_dir, summary)
-    teachers = summary.pop("teacher_report", None)
+    examples, teachers = _load(cfg, cfg.data.train_file, cfg.data.teacher_files, data_dir, summary)
     # e-SNLI has ~3 hypotheses per premise: splitting by premise keeps test premises unseen.
     group_field = get_task(cfg.data.dataset).group_field
     if cfg.data.split_by == "premise" and group_field is None:
@@ -92,7 +93,7 @@ def prepare_splits(cfg: RunConfig, data_dir: str | None) -> Splits:
     if cfg.data.eval_file:
         train, dev, _ = split_examples(examples, dev_size=cfg.data.dev_size, test_size=0,
                                        seed=cfg.seed, group_key=group)
-        test = _load(cfg, cfg.data.eval_file, [], data_dir, summary)[: cfg.data.test_size]
+        test = _load(cfg, cfg.data.eval_file, [], data_dir, summary)[0][: cfg.data.test_size]
     else:
         train, dev, test = split_examples(examples, dev_size=cfg.data.dev_size,
                                           test_size=cfg.data.test_size, seed=cfg.seed, group_key=group)
