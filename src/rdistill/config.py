@@ -28,14 +28,27 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class TeacherSource(_Section):
+    """One named teacher: PaLM arrays (row-aligned, concatenated in order) or JSON-lines files."""
+
+    name: str = Field(description="the teacher's name in targets and in RUN/teachers.json")
+    format: Literal["palm", "jsonl"] = Field(
+        description="palm: JSON arrays of raw completions; jsonl: teacher files matched by uid"
+    )
+    files: list[str] = Field(
+        min_length=1, description="data files, relative to the data root unless absolute"
+    )
+
+
 class DataConfig(_Section):
-    dataset: Literal["esnli"] = "esnli"
+    dataset: Literal["esnli", "anli", "cqa"] = "esnli"
     train_file: str = Field(
         description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT"
     )
-    teacher_files: list[str] = Field(
+    teacher_files: list[str | TeacherSource] = Field(
         default_factory=list,
-        description="row-aligned teacher rationale files (e.g. PaLM valid_CoT_0/1.json), in order",
+        description="teacher rationales: plain paths are one PaLM teacher 'palm' (row-aligned files, "
+                    "in order); {name, format, files} entries are one teacher each",
     )
     eval_file: str | None = Field(
         default=None, description="separate test file; when null, test rows are split off train_file"
@@ -47,9 +60,10 @@ class DataConfig(_Section):
         default="premise", description="keep all rows of one premise in the same split (no leakage)"
     )
     explanation_source: Literal["human", "palm", "both"] = "human"
-    multi_teacher: Literal["all", "sample", "gold_match"] = Field(
+    multi_teacher: Literal["all", "sample", "gold_match", "majority"] = Field(
         default="all",
-        description="with several explanation sources: one target each, one drawn, or label-matching only",
+        description="with several explanation sources: one target each, one drawn, label-matching "
+                    "only, or those agreeing with the teachers' majority label",
     )
     skip_invalid: bool = Field(default=False, description="skip and count bad rows instead of failing")
 
@@ -214,6 +228,13 @@ class RunConfig(_Section):
                 f"data.explanation_source is '{self.data.explanation_source}' but "
                 "data.teacher_files is empty: list the teacher rationale files"
             )
+        # Plain paths together form the one teacher "palm"; each entry is a teacher of its own.
+        names = (["palm"] if any(isinstance(t, str) for t in self.data.teacher_files) else []) + [
+            t.name for t in self.data.teacher_files if isinstance(t, TeacherSource)]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"data.teacher_files: teacher name(s) {', '.join(repeated)} used more "
+                             "than once; plain paths form the teacher 'palm', every entry needs its own name")
         return self
 
 

@@ -27,6 +27,7 @@ from typing import Literal
 import logging
 
 from rdistill.data.example import Example
+from rdistill.data.tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
 
@@ -37,26 +38,24 @@ EXPLANATION_MARKER = "Explanation:"
 LABEL_TASK_PREFIX = "[label] "
 RATIONALE_TASK_PREFIX = "[rationale] "
 
-TASK_INSTRUCTIONS = {
-    "esnli": "Does the premise entail, contradict, or is it neutral to the hypothesis?",
-}
-
-
 @dataclass(frozen=True)
 class TaskFormat:
-    """How one task's inputs read as a prompt and which words are its labels."""
+    """How one task's inputs read as a prompt and which words are its labels.
+
+    The prompt comes from the task's entry in :data:`rdistill.data.tasks.TASKS`.
+    """
 
     name: str
     labels: tuple[str, ...]
 
+    @classmethod
+    def for_task(cls, name: str) -> TaskFormat:
+        return cls(name, get_task(name).labels)
+
     def prompt(self, example: Example) -> str:
-        f = example.fields
-        if self.name == "esnli":
-            return (
-                f"Premise: {f['premise']}\nHypothesis: {f['hypothesis']}\n"
-                f"{TASK_INSTRUCTIONS['esnli']}\n"
-            )
-        raise ValueError(f"no prompt format for task '{self.name}'")
+        if self.name not in TASKS:
+            raise ValueError(f"no prompt format for task '{self.name}'; known: {', '.join(sorted(TASKS))}")
+        return TASKS[self.name].prompt(example)
 
     def label_text(self, label: str) -> str:
         # A leading space makes the label word one BPE word as it is in running text.

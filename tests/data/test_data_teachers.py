@@ -5,7 +5,7 @@ import random
 import pytest
 
 from rdistill.data.example import Example, TeacherRationale
-from rdistill.data.teachers import select_targets
+from rdistill.data.teachers import majority_label, select_targets
 from rdistill.errors import ConfigError
 
 EXAMPLE = Example(
@@ -77,3 +77,35 @@ def test_gold_match_case_insensitive() -> None:
 def test_invalid_choice(kwargs, message) -> None:
     with pytest.raises(ConfigError, match=message):
         select_targets(EXAMPLE, rng=random.Random(0), **kwargs)
+
+
+def _with_labels(*labels: str | None, gold: str = "entailment") -> Example:
+    rationales = tuple(TeacherRationale(f"t{i}", f"text {i}", lab) for i, lab in enumerate(labels))
+    return Example(uid="m", fields={}, label=gold, explanations=("human",), rationales=rationales)
+
+
+def test_majority_keeps_rationales_agreeing_with_the_majority_label() -> None:
+    ex = _with_labels("neutral", "entailment", "Neutral", None)
+    assert majority_label(ex) == "neutral"
+    rng = random.Random(0)
+    assert select_targets(ex, source="palm", multi_teacher="majority", rng=rng) == ["text 0", "text 2"]
+    # the human explanation carries gold (entailment), which is not the majority here
+    assert select_targets(ex, source="both", multi_teacher="majority", rng=rng) == ["text 0", "text 2"]
+
+
+def test_majority_tie_goes_to_the_label_voted_first() -> None:
+    assert majority_label(_with_labels("neutral", "entailment")) == "neutral"
+    assert majority_label(_with_labels(None, "entailment", "neutral", "neutral", "entailment")) == "entailment"
+    # EXAMPLE: palm entailment, local neutral -> tie -> entailment (palm is listed first)
+    assert majority_label(EXAMPLE) == "entailment"
+    assert select_targets(EXAMPLE, source="both", multi_teacher="majority",
+                          rng=random.Random(0)) == [HUMAN, "Dogs are animals that run."]
+
+
+def test_majority_without_any_parsed_teacher_label() -> None:
+    ex = _with_labels(None, None)
+    assert majority_label(ex) is None
+    rng = random.Random(0)
+    assert select_targets(ex, source="palm", multi_teacher="majority", rng=rng) == []
+    assert select_targets(ex, source="both", multi_teacher="majority", rng=rng) == ["human"]
+    assert select_targets(ex, source="human", multi_teacher="majority", rng=rng) == ["human"]

@@ -47,8 +47,10 @@ def test_parse_palm_anli_and_cqa() -> None:
     assert parse_palm(anli, "anli") == ("Being a senator implies a political career.", "entailment")
     cqa = ("Of the above choices, only math problem fits. So the answer is (d) math problem."
            "\n\nQ: What is this an example of?\nAnswer Choices:\n(a) horse")
-    assert parse_palm(cqa, "cqa") == ("Of the above choices, only math problem fits.",
-                                      "math problem")
+    # The CQA label is the choice letter; the choice text after it is not part of it.
+    assert parse_palm(cqa, "cqa") == ("Of the above choices, only math problem fits.", "d")
+    assert parse_palm("Fits. So the answer is (D) math problem.", "cqa") == ("Fits.", "d")
+    assert parse_palm("Nothing fits. So the answer is (f) none.", "cqa") == ("Nothing fits.", None)
     assert parse_palm("So the answer is (d)", "cqa") == ("", None)
 
 

@@ -10,45 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from rdistill.data.esnli import LABELS as ESNLI_LABELS
 from rdistill.data.example import Example, TeacherRationale
 from rdistill.data.load_result import LoadResult
+from rdistill.data.tasks import TASKS, AnswerFormat
 from rdistill.errors import DataError
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AnswerFormat:
-    """How one task's completions state the answer.
-
-    ``pattern`` must define the group ``label``; the rationale is the text before the
-    last match. ``labels`` is the closed label set (matched case-insensitively), or
-    ``None`` for free-text answers such as CommonsenseQA choices.
-    """
-
-    pattern: re.Pattern[str]
-    labels: tuple[str, ...] | None
-
-
-# Add a task here when its PaLM files are supported; the key is the task name.
+# The answer formats are declared with their tasks (rdistill.data.tasks); a task
+# without PaLM files has none.
 ANSWER_FORMATS: dict[str, AnswerFormat] = {
-    # "... rationale.\nAnswer: neutral"
-    "esnli": AnswerFormat(
-        re.compile(r"(?:^|\n)[ \t]*Answer:[ \t]*(?P<label>[^\n]*)"), ESNLI_LABELS
-    ),
-    # "... rationale. So the answer is contradiction."
-    "anli": AnswerFormat(re.compile(r"So the answer is[ \t]+(?P<label>[^\n]*)"), ESNLI_LABELS),
-    # "... rationale. So the answer is (d) math problem."
-    "cqa": AnswerFormat(
-        re.compile(r"So the answer is[ \t]+\([a-eA-E]\)[ \t]*(?P<label>[^\n]*)"), None
-    ),
+    name: task.palm_format for name, task in TASKS.items() if task.palm_format is not None
 }
 
 # The few-shot prompt separates its examples by a blank line, so the first blank line

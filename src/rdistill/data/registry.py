@@ -6,13 +6,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from rdistill.data.esnli import load_esnli
 from rdistill.data.load_result import LoadResult
+from rdistill.data.tasks import TASKS
 from rdistill.errors import DataError
 
 DATA_DIR_ENV = "RDISTILL_DATA_DIR"
 
-LOADERS: dict[str, Callable[..., LoadResult]] = {"esnli": load_esnli}
+# Declared with the tasks (rdistill.data.tasks); this view keeps the old import working.
+LOADERS: dict[str, Callable[..., LoadResult]] = {name: task.load_file for name, task in TASKS.items()}
 
 
 def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResult:

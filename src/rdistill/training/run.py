@@ -13,11 +13,11 @@ from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, config_diff, config_hash, dump_config, load_config
 from rdistill.data.example import Example
-from rdistill.data.palm import attach_palm_rationales
 from rdistill.data.registry import load_dataset_file, resolve_data_path
 from rdistill.data.splits import split_examples
-from rdistill.data.esnli import LABELS as ESNLI_LABELS
-from rdistill.data.esnli import load_esnli_hub
+from rdistill.data.tasks import TASKS, get_task
+from rdistill.data.teacher_report import teacher_report
+from rdistill.data.teacher_sources import attach_teachers, teacher_specs
 from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student
@@ -35,12 +35,13 @@ from rdistill.training.trainer import RationaleTrainer
 
 log = logging.getLogger("rdistill.train")
 
-TASK_LABELS = {"esnli": ESNLI_LABELS}
+# Views of the task registry (rdistill.data.tasks), kept for callers and tests that use them.
+TASK_LABELS = {name: task.labels for name, task in TASKS.items()}
 # The eval metrics copied into summary.json (and into a sweep's results).
 HEADLINE_METRICS = ("label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
                     "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")
 HUB_PREFIX = "hub:"
-HUB_LOADERS = {"esnli": load_esnli_hub}
+HUB_LOADERS = {name: task.load_hub for name, task in TASKS.items()}
 
 
 @dataclass
@@ -49,13 +50,16 @@ class Splits:
     dev: list[Example]
     test: list[Example]
     summary: dict
+    teachers: dict | None = None  # the per-teacher report (RUN/teachers.json), when there are teachers
 
 
 def task_format(cfg: RunConfig) -> TaskFormat:
     return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]))
 
 
-def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | None, summary: dict):
+def _load(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None,
+          summary: dict) -> tuple[list[Example], dict | None]:
+    """Examples of one data file with its teachers attached, and the per-teacher report."""
     if rel.startswith(HUB_PREFIX):  # hub:esnli:train -> the Hub data set, when online
         hub_name, _, split = rel[len(HUB_PREFIX):].partition(":")
         result = HUB_LOADERS[cfg.data.dataset](split or "train", name=hub_name,
@@ -67,27 +71,29 @@ def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | No
     summary[str(path)] = {"rows_read": result.n_read, "skipped": dict(result.skipped)}
     examples = result.examples
     if teacher_files:
-        files = [resolve_data_path(f, data_dir) for f in teacher_files]
+        specs = teacher_specs(teacher_files, lambda f: resolve_data_path(f, data_dir))
         # Alignment is by original row index, so rows skipped above do not shift the teacher file.
-        attached = attach_palm_rationales(examples, files, n_rows=result.n_read,
-                                          skip_invalid=cfg.data.skip_invalid)
-        examples = attached.examples
-        summary[str(path)]["teacher"] = {"files": [str(f) for f in files],
-                                         "skipped": dict(attached.skipped),
-                                         "counts": dict(attached.counts)}
-    return examples
+        examples, loaded, usage = attach_teachers(examples, specs, task=cfg.data.dataset,
+                                                  n_rows=result.n_read, skip_invalid=cfg.data.skip_invalid)
+        summary[str(path)]["teachers"] = loaded
+        return examples, teacher_report(examples, [s.name for s in specs], usage)
+    return examples, None
 
 
 def prepare_splits(cfg: RunConfig, data_dir: str | None) -> Splits:
     """Load, attach teacher rationales, and split deterministically (seeded)."""
     summary: dict = {}
-    examples = _load(cfg, cfg.data.train_file, cfg.data.teacher_files, data_dir, summary)
+    examples, teachers = _load(cfg, cfg.data.train_file, cfg.data.teacher_files, data_dir, summary)
     # e-SNLI has ~3 hypotheses per premise: splitting by premise keeps test premises unseen.
-    group = (lambda ex: ex.fields["premise"]) if cfg.data.split_by == "premise" else None
+    group_field = get_task(cfg.data.dataset).group_field
+    if cfg.data.split_by == "premise" and group_field is None:
+        raise ConfigError(f"data.split_by=premise but task '{cfg.data.dataset}' has no premise "
+                          "(its rows are independent): set data.split_by=row")
+    group = (lambda ex: ex.fields[group_field]) if cfg.data.split_by == "premise" else None
     if cfg.data.eval_file:
         train, dev, _ = split_examples(examples, dev_size=cfg.data.dev_size, test_size=0,
                                        seed=cfg.seed, group_key=group)
-        test = _load(cfg, cfg.data.eval_file, [], data_dir, summary)[: cfg.data.test_size]
+        test = _load(cfg, cfg.data.eval_file, [], data_dir, summary)[0][: cfg.data.test_size]
     else:
         train, dev, test = split_examples(examples, dev_size=cfg.data.dev_size,
                                           test_size=cfg.data.test_size, seed=cfg.seed, group_key=group)
@@ -96,7 +102,11 @@ def prepare_splits(cfg: RunConfig, data_dir: str | None) -> Splits:
     if not train:
         raise DataError("no training rows left after splitting: lower data.dev_size/data.test_size")
     summary["splits"] = {"train": len(train), "dev": len(dev), "test": len(test)}
-    return Splits(train, dev, test, summary)
+    return Splits(train, dev, test, summary, teachers)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
 def _training_args(cfg: RunConfig, paths: RunPaths, has_dev: bool) -> TrainingArguments:
@@ -199,6 +209,11 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
     write_json_atomic(paths.system, info)
 
     splits = prepare_splits(cfg, data_dir)
+    if splits.teachers is not None:
+        write_json_atomic(paths.root / "teachers.json", splits.teachers)
+        for name, t in splits.teachers["teachers"].items():
+            log.info("teacher %s: %d/%d rows, parse rate %s, accuracy %s", name, t["rows_covered"],
+                     splits.teachers["rows"], _pct(t["parse_rate"]), _pct(t["accuracy"]))
     fmt = task_format(cfg)
     tokenizer = load_tokenizer(cfg.model.name, trust_remote_code=cfg.model.trust_remote_code)
     model, kind = load_model(cfg.model.name, kind=cfg.model.kind, dtype=torch.float32,
