@@ -12,10 +12,11 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rdistill.arithmetic import format_number, try_arithmetic
 from rdistill.data.esnli import LABELS as ESNLI_LABELS
 from rdistill.data.example import Example, TeacherRationale
 from rdistill.data.load_result import LoadResult
@@ -30,11 +31,19 @@ class AnswerFormat:
 
     ``pattern`` must define the group ``label``; the rationale is the text before the
     last match. ``labels`` is the closed label set (matched case-insensitively), or
-    ``None`` for free-text answers such as CommonsenseQA choices.
+    ``None`` for free-text answers such as CommonsenseQA choices. ``normalise``, when
+    set, maps the answer text to the form gold labels use (None: unparseable).
     """
 
     pattern: re.Pattern[str]
     labels: tuple[str, ...] | None
+    normalise: Callable[[str], str | None] | None = None
+
+
+def _arithmetic_answer(text: str) -> str | None:
+    """``(84 / 2)`` -> ``42``: PaLM states SVAMP answers as expressions (evaluated safely)."""
+    value = try_arithmetic(text)
+    return None if value is None else format_number(value)
 
 
 # Add a task here when its PaLM files are supported; the key is the task name.
@@ -49,6 +58,9 @@ ANSWER_FORMATS: dict[str, AnswerFormat] = {
     "cqa": AnswerFormat(
         re.compile(r"So the answer is[ \t]+\([a-eA-E]\)[ \t]*(?P<label>[^\n]*)"), None
     ),
+    # "... 84 / 2 = 42. The answer is (84 / 2)." -> label "42"
+    "svamp": AnswerFormat(re.compile(r"The answer is[ \t]+(?P<label>[^\n]*)"), None,
+                          normalise=_arithmetic_answer),
 }
 
 # The few-shot prompt separates its examples by a blank line, so the first blank line
@@ -71,6 +83,8 @@ def parse_palm(raw: str, task: str) -> tuple[str, str | None]:
     last = matches[-1]
     rationale = text[: last.start()].strip()
     label = last.group("label").strip().rstrip(".").strip()
+    if answer_format.normalise is not None:
+        label = answer_format.normalise(label) or ""
     if answer_format.labels is not None:
         label = label.lower()
         if label not in answer_format.labels:

@@ -6,13 +6,23 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from rdistill.data.aqua import load_aqua
+from rdistill.data.competition_math import load_math
 from rdistill.data.esnli import load_esnli
+from rdistill.data.gsm8k import load_gsm8k
 from rdistill.data.load_result import LoadResult
+from rdistill.data.svamp import load_svamp
 from rdistill.errors import DataError
 
 DATA_DIR_ENV = "RDISTILL_DATA_DIR"
 
-LOADERS: dict[str, Callable[..., LoadResult]] = {"esnli": load_esnli}
+LOADERS: dict[str, Callable[..., LoadResult]] = {
+    "esnli": load_esnli,
+    "gsm8k": load_gsm8k,
+    "svamp": load_svamp,
+    "aqua": load_aqua,
+    "math": load_math,
+}
 
 
 def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResult:
