@@ -22,6 +22,9 @@ from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student
 from rdistill.formatting import TaskFormat
+from rdistill.data.gsm8k import load_gsm8k_hub
+from rdistill.math_format import MATH_TASKS
+from rdistill.answer_prediction import AnswerPredictor
 from rdistill.io import write_json_atomic, write_text_atomic
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.prediction import Predictor, settings_for
@@ -35,12 +38,12 @@ from rdistill.training.trainer import RationaleTrainer
 
 log = logging.getLogger("rdistill.train")
 
-TASK_LABELS = {"esnli": ESNLI_LABELS}
+TASK_LABELS = {"esnli": ESNLI_LABELS, **{task: () for task in MATH_TASKS}}  # math answers are open
 # The eval metrics copied into summary.json (and into a sweep's results).
-HEADLINE_METRICS = ("label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
+HEADLINE_METRICS = ("label_accuracy", "answer_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
                     "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")
 HUB_PREFIX = "hub:"
-HUB_LOADERS = {"esnli": load_esnli_hub}
+HUB_LOADERS = {"esnli": load_esnli_hub, "gsm8k": load_gsm8k_hub}
 
 
 @dataclass
@@ -52,7 +55,8 @@ class Splits:
 
 
 def task_format(cfg: RunConfig) -> TaskFormat:
-    return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]))
+    return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]),
+                      answer_kind=MATH_TASKS.get(cfg.data.dataset))
 
 
 def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | None, summary: dict):
@@ -69,7 +73,7 @@ def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | No
     if teacher_files:
         files = [resolve_data_path(f, data_dir) for f in teacher_files]
         # Alignment is by original row index, so rows skipped above do not shift the teacher file.
-        attached = attach_palm_rationales(examples, files, n_rows=result.n_read,
+        attached = attach_palm_rationales(examples, files, n_rows=result.n_read, task=cfg.data.dataset,
                                           skip_invalid=cfg.data.skip_invalid)
         examples = attached.examples
         summary[str(path)]["teacher"] = {"files": [str(f) for f in files],
@@ -218,10 +222,13 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
              f"{params['params_trainable']:,}", f"{params['params_total']:,}")
 
     settings = settings_for(cfg)
-    predictor = Predictor(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
-                          generation=cfg.generation, show_progress=show_progress)
+    predictor_class = AnswerPredictor if fmt.answer_kind is not None else Predictor
+    predictor = predictor_class(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
+                                generation=cfg.generation, show_progress=show_progress)
 
     def dev_label_accuracy(_model) -> float:
+        if fmt.answer_kind is not None:  # math: the share of generated answers that are right
+            return sum(r["correct"] for r in predictor.predict(splits.dev)) / max(1, len(splits.dev))
         records = predictor.predict(splits.dev) if (
             cfg.loss.output_order == "explain_predict" and settings.explain and not settings.task_prefix
         ) else [{"gold_label": ex.label, "pred_label": max(p, key=p.get)}
