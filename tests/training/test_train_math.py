@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from rdistill.cli import main
 from rdistill.config import load_config
 from rdistill.errors import ConfigError
 from rdistill.evaluation.student_eval import evaluate_run_dir
@@ -81,7 +82,7 @@ def test_chain_of_thought_run_trains_predicts_and_scores_answers(tiny_causal_dir
     assert summary["eval"]["answer_accuracy"] == metrics["answer_accuracy"]
 
 
-def test_answer_only_lora_run_and_reloaded_predictor(tiny_causal_dir, gsm8k_toy_file, tmp_path):
+def test_answer_only_lora_run_and_reloaded_predictor(tiny_causal_dir, gsm8k_toy_file, tmp_path, capsys):
     raw = _math_config(tiny_causal_dir, gsm8k_toy_file, loss={"beta": 0.0},
                        finetune={"mode": "lora", "r": 4, "alpha": 8},
                        generation={"max_new_tokens": 6})
@@ -98,6 +99,12 @@ def test_answer_only_lora_run_and_reloaded_predictor(tiny_causal_dir, gsm8k_toy_
     # `rdistill eval` path: the run's own held-out split
     evaluated = evaluate_run_dir(str(out), None, str(tmp_path / "eval.json"))
     assert evaluated["answer_accuracy"] == metrics["answer_accuracy"]
+    # `rdistill predict --question`: one JSON line with the generated answer
+    capsys.readouterr()
+    assert main(["--quiet", "predict", str(out), "--question", "the man has 2 dogs and 3 cats.", "--json"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    record = json.loads(line)
+    assert record["uid"] == "1" and isinstance(record["generated"], str) and record["pred_explanation"] is None
 
 
 def test_seq2seq_student_trains_on_math(tiny_seq2seq_dir, gsm8k_toy_file, tmp_path):
