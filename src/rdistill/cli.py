@@ -33,6 +33,9 @@ def _headline(metrics: dict) -> str:
     def num(x):
         return "n/a" if x is None else f"{x:.4f}"
 
+    if metrics.get("answer_accuracy") is not None:  # math tasks: open answers
+        return (f"answer accuracy {pct(metrics['answer_accuracy'])} | no answer {pct(metrics.get('invalid_rate'))}"
+                f" | ROUGE-L {num(metrics.get('rouge_l'))} | n={metrics.get('n')}")
     return (f"label accuracy {pct(metrics.get('label_accuracy'))} | macro-F1 {num(metrics.get('macro_f1'))}"
             f" | ROUGE-L {num(metrics.get('rouge_l'))} | BERTScore F1 {num(metrics.get('bertscore_f1'))}"
             f" | n={metrics.get('n')}")
@@ -55,7 +58,7 @@ def cmd_train(args) -> int:
 
 
 def _read_inputs(path: str) -> list:
-    """Premise/hypothesis pairs from a JSON-lines file (``label`` optional)."""
+    """Premise/hypothesis pairs, or math ``question``s (+ ``options``), from a JSON-lines file (``label`` optional)."""
     from rdistill.data.example import Example
     from rdistill.io import iter_jsonl
 
@@ -66,11 +69,13 @@ def _read_inputs(path: str) -> list:
     for line_no, row in iter_jsonl(p):
         if not isinstance(row, dict):
             raise DataError(f"{p} line {line_no}: expected a JSON object")
-        for key in ("premise", "hypothesis"):
+        keys = ("question",) if "question" in row else ("premise", "hypothesis")
+        for key in keys:
             if not isinstance(row.get(key), str) or not row[key].strip():
                 raise DataError(f"{p} line {line_no}: field '{key}' is missing or empty")
+        fields = {key: row[key] for key in (*keys, "options") if isinstance(row.get(key), str)}
         examples.append(Example(uid=str(row.get("uid", line_no)), label=str(row.get("label", "")),
-                                fields={"premise": row["premise"], "hypothesis": row["hypothesis"]}))
+                                fields=fields))
     return examples
 
 
@@ -113,15 +118,22 @@ def cmd_predict(args) -> int:
 
     if args.input:
         examples = _read_inputs(args.input)
+    elif args.question:
+        examples = [Example(uid="1", label="", fields={"question": args.question})]
     elif args.premise and args.hypothesis:
         examples = [Example(uid="1", label="", fields={"premise": args.premise,
                                                       "hypothesis": args.hypothesis})]
     else:
-        raise DataError("give --premise and --hypothesis, or --input FILE.jsonl")
+        raise DataError("give --premise and --hypothesis (or --question for math runs), or --input FILE.jsonl")
     from rdistill.prediction import load_predictor
 
     predictor, _ = load_predictor(args.run_dir, show_progress=not (args.quiet or not args.input))
     for rec in predictor.predict(examples):
+        if "label_probs" not in rec:  # math: a generated answer, no label probabilities
+            fields = ("uid", "pred_label", "pred_explanation", "generated")
+            print(json.dumps({k: rec[k] for k in fields}) if args.json
+                  else f"{rec['uid']}\t{rec['pred_label']}\t{rec['generated']!r}")
+            continue
         conf = rec["label_probs"][rec["pred_label"]]
         if args.json:
             print(json.dumps({k: rec[k] for k in ("uid", "pred_label", "label_probs", "pred_explanation")}))
@@ -263,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--premise")
     p.add_argument("--hypothesis")
+    p.add_argument("--question", help="a math question (runs trained on gsm8k, svamp, aqua, math)")
     p.add_argument("--input", help="JSON-lines file with premise/hypothesis per line")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_predict)

@@ -41,7 +41,7 @@ class TeacherSource(_Section):
 
 
 class DataConfig(_Section):
-    dataset: Literal["esnli", "anli", "cqa"] = "esnli"
+    dataset: Literal["esnli", "anli", "cqa", "gsm8k", "svamp", "aqua", "math"] = "esnli"
     train_file: str = Field(
         description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT"
     )
@@ -223,6 +223,15 @@ class RunConfig(_Section):
                 "loss.alpha is 0 (the label is not trained) but training.metric_for_best is "
                 "eval_label_accuracy; set training.metric_for_best=eval_loss"
             )
+        from rdistill.math_format import MATH_TASKS  # imported here: config is imported first
+
+        if self.data.dataset in MATH_TASKS:
+            if self.data.split_by == "premise":
+                raise ValueError(f"data.split_by is 'premise' but {self.data.dataset} rows have no "
+                                 "premise; set data.split_by: row")
+            if self.loss.task_prefix:
+                raise ValueError(f"loss.task_prefix (step-by-step) is not supported for "
+                                 f"{self.data.dataset}: math targets put the reasoning before the answer")
         if self.data.explanation_source != "human" and not self.data.teacher_files:
             raise ValueError(
                 f"data.explanation_source is '{self.data.explanation_source}' but "

@@ -17,6 +17,9 @@ Span convention: the answer marker carries no loss; EOS belongs to the span it
 closes; the explanation marker is part of the explanation span except where it
 starts the target (step-by-step rationale rows), where the predictor supplies it.
 Over-long targets lose the end of the explanation, never the label or EOS.
+
+Open-answer (math) tasks, ``TaskFormat.answer_kind`` set, have their own layouts
+in :mod:`rdistill.math_format` (``Answer:| <reasoning>|\n####| 72<eos>``).
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ class TaskFormat:
 
     name: str
     labels: tuple[str, ...]
+    # Set for open-answer tasks (math): "number", "choice" or "expression"; labels is then empty.
+    answer_kind: str | None = None
 
     @classmethod
     def for_task(cls, name: str) -> TaskFormat:
-        return cls(name, get_task(name).labels)
+        task = get_task(name)
+        return cls(name, task.labels, answer_kind=task.answer_kind)
 
     def prompt(self, example: Example) -> str:
         if self.name not in TASKS:
@@ -113,6 +119,10 @@ def training_rows(
     task_prefix: bool,
 ) -> list[TargetPieces]:
     """All training rows of one example (one per explanation target; two tasks if step-by-step)."""
+    if fmt.answer_kind is not None:
+        from rdistill.math_format import math_training_rows  # imported here: it builds on this module
+
+        return math_training_rows(fmt.name, example, explanations, with_explanation=with_explanation)
     prompt = fmt.prompt(example)
     label_text = fmt.label_text(example.label)
     rows: list[TargetPieces] = []
@@ -152,9 +162,11 @@ def encode_row(
     piece_ids = [(tokenizer(text, add_special_tokens=False)["input_ids"], span) for text, span in row.pieces]
     eos = end_token_id(tokenizer)
     overflow = sum(len(ids) for ids, _ in piece_ids) + (eos is not None) - max_target_tokens
-    if overflow > 0:  # shorten the explanation, keep label and EOS
-        piece_ids = [(ids[:max(1, len(ids) - overflow)] if span == SPAN_EXPLANATION else ids, span)
-                     for ids, span in piece_ids]
+    if overflow > 0:  # shorten the explanation (its longest piece), keep label, markers and EOS
+        cut = max((k for k, (_, span) in enumerate(piece_ids) if span == SPAN_EXPLANATION),
+                  key=lambda k: len(piece_ids[k][0]), default=None)
+        piece_ids = [(ids[:max(1, len(ids) - overflow)] if k == cut else ids, span)
+                     for k, (ids, span) in enumerate(piece_ids)]
     target_ids: list[int] = []
     spans: list[int] = []
     for ids, span in piece_ids:

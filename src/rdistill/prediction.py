@@ -55,9 +55,13 @@ def load_predictor(run_dir, *, show_progress: bool = True):
     from rdistill.training.run import task_format
 
     model, tokenizer, kind, cfg = load_student(run_dir)
-    predictor = Predictor(model, tokenizer, task_format(cfg), is_seq2seq=kind == "seq2seq",
-                          settings=settings_for(cfg), generation=cfg.generation,
-                          show_progress=show_progress)
+    fmt = task_format(cfg)
+    predictor_class = Predictor
+    if fmt.answer_kind is not None:  # open-answer (math) tasks generate and extract the answer
+        from rdistill.answer_prediction import AnswerPredictor as predictor_class
+    predictor = predictor_class(model, tokenizer, fmt, is_seq2seq=kind == "seq2seq",
+                                settings=settings_for(cfg), generation=cfg.generation,
+                                show_progress=show_progress)
     return predictor, cfg
 
 
@@ -270,12 +274,19 @@ class Predictor:
         search and batch size 1 generate in one go.
         """
         contexts = [self._explanation_context(ex, labels[i]) for i, ex in enumerate(examples)]
-        generated: list[list[int]] = [[] for _ in examples]
-        pending = list(range(len(examples)))
+        return [clean_explanation(t) for t in self.generate_texts(contexts)]
+
+    # New tokens per wave (None: WAVE_TOKENS); a subclass generating longer texts raises it.
+    wave_tokens: int | None = None
+
+    def generate_texts(self, contexts: list[tuple[list[int], list[int]]]) -> list[str]:
+        """Greedy/beam continuation of each ``(encoder ids, decoder ids)`` context, decoded, in waves."""
+        generated: list[list[int]] = [[] for _ in contexts]
+        pending = list(range(len(contexts)))
         budget = self.gen.max_new_tokens
         waves = self.is_seq2seq and self.gen.num_beams == 1 and self.gen.batch_size > 1
         while pending and budget > 0:
-            step = min(WAVE_TOKENS, budget) if waves else budget
+            step = min(self.wave_tokens or WAVE_TOKENS, budget) if waves else budget
             unfinished = []
             for idx in self._progress(self._explanation_batches(pending, contexts, generated),
                                       "generating explanations"):
@@ -286,8 +297,7 @@ class Predictor:
                     if not stopped:
                         unfinished.append(i)
             pending, budget = unfinished, budget - step
-        texts = self.tok.batch_decode(generated, skip_special_tokens=True)
-        return [clean_explanation(t) for t in texts]
+        return self.tok.batch_decode(generated, skip_special_tokens=True)
 
     # ---- everything ---------------------------------------------------------------------
     def predict(self, examples: Sequence[Example]) -> list[dict]:

@@ -17,7 +17,7 @@ def test_load_dataset_file(esnli_file: Path) -> None:
 
 
 def test_unknown_data_set_lists_known(esnli_file: Path) -> None:
-    with pytest.raises(DataError, match="unknown data set 'snli'; known data sets: anli, cqa, esnli"):
+    with pytest.raises(DataError, match=r"unknown data set 'snli'; known data sets: (\w+, )*esnli(, \w+)*$"):
         load_dataset_file("snli", esnli_file)
 
 

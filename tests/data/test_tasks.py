@@ -32,10 +32,12 @@ def test_label_sets() -> None:
     assert TaskFormat.for_task("cqa").labels == ("a", "b", "c", "d", "e")
     assert TaskFormat.for_task("cqa").label_text("d") == " d"
     assert [get_task(n).hub_name for n in ("esnli", "anli", "cqa")] == ["esnli", "anli", "commonsense_qa"]
+    assert TaskFormat.for_task("gsm8k").labels == () and TaskFormat.for_task("gsm8k").answer_kind == "number"
+    assert TaskFormat.for_task("aqua").answer_kind == "choice"
 
 
 def test_unknown_task() -> None:
-    with pytest.raises(KeyError, match="known tasks: anli, cqa, esnli"):
-        get_task("gsm8k")
+    with pytest.raises(KeyError, match="known tasks: anli, aqua, cqa, esnli, gsm8k, math, svamp"):
+        get_task("snli")
     with pytest.raises(ValueError, match="no prompt format for task 'snli'"):
         TaskFormat("snli", ("x",)).prompt(NLI)

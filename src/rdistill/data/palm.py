@@ -49,6 +49,8 @@ def parse_palm(raw: str, task: str) -> tuple[str, str | None]:
     last = matches[-1]
     rationale = text[: last.start()].strip()
     label = last.group("label").strip().rstrip(".").strip()
+    if answer_format.normalise is not None:
+        label = answer_format.normalise(label) or ""
     if answer_format.labels is not None:
         label = label.lower()
         if label not in answer_format.labels:

@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rdistill.data import anli, cqa, esnli
+from rdistill.arithmetic import format_number, try_arithmetic
+from rdistill.data import anli, aqua, competition_math, cqa, esnli, gsm8k, svamp
 from rdistill.data.example import Example
 from rdistill.data.load_result import LoadResult
+from rdistill.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -23,11 +25,13 @@ class AnswerFormat:
 
     ``pattern`` must define the group ``label``; the rationale is the text before the
     last match. ``labels`` is the closed label set (matched case-insensitively), or
-    ``None`` for free-text answers.
+    ``None`` for free-text answers. ``normalise``, when set, maps the answer text to the
+    form gold labels take (None: unparseable).
     """
 
     pattern: re.Pattern[str]
     labels: tuple[str, ...] | None
+    normalise: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Task:
     which ``data.split_by: premise`` keeps in one split; None when rows are independent.
     ``teacher_label`` maps a teacher's label to the form gold takes (CQA: a duplicated
     choice counts as its first occurrence); None when labels compare as they are.
+    ``answer_kind`` marks an open-answer (math) task: the student writes its answer after
+    its reasoning (:mod:`rdistill.math_format`) and ``labels`` is empty.
     """
 
     name: str
@@ -49,6 +55,7 @@ class Task:
     palm_format: AnswerFormat | None
     group_field: str | None = None
     teacher_label: Callable[[Example, str], str] | None = None
+    answer_kind: str | None = None
 
 
 NLI_INSTRUCTION = "Does the premise entail, contradict, or is it neutral to the hypothesis?"
@@ -64,6 +71,28 @@ def nli_prompt(example: Example) -> str:
 def multiple_choice_prompt(example: Example) -> str:
     choices = "".join(f"({letter}) {text}\n" for letter, text in zip(cqa.LABELS, cqa.choices_of(example)))
     return f"Question: {example.fields['question']}\nAnswer choices:\n{choices}{CQA_INSTRUCTION}\n"
+
+
+def _math_prompt(task: str) -> Callable[[Example], str]:
+    def prompt(example: Example) -> str:
+        from rdistill.math_format import math_prompt  # imported here: it builds on formatting
+
+        return math_prompt(task, example)
+
+    return prompt
+
+
+def _no_hub(task: str) -> Callable[..., LoadResult]:
+    def load(*args: object, **kwargs: object) -> LoadResult:
+        raise DataError(f"no Hub loader for {task!r}: give data.train_file as a local file")
+
+    return load
+
+
+def _arithmetic_answer(text: str) -> str | None:
+    """``(84 / 2)`` -> ``42``: PaLM states SVAMP answers as expressions (evaluated safely)."""
+    value = try_arithmetic(text)
+    return None if value is None else format_number(value)
 
 
 TASKS: dict[str, Task] = {
@@ -90,6 +119,27 @@ TASKS: dict[str, Task] = {
         palm_format=AnswerFormat(re.compile(r"So the answer is[ \t]+\((?P<label>[A-Za-z])\)[^\n]*"),
                                  cqa.LABELS),
         teacher_label=cqa.canonical_letter,
+    ),
+    "gsm8k": Task(
+        name="gsm8k", labels=(), prompt=_math_prompt("gsm8k"), load_file=gsm8k.load_gsm8k,
+        load_hub=gsm8k.load_gsm8k_hub, hub_name="gsm8k", palm_format=None, answer_kind="number",
+    ),
+    "svamp": Task(
+        name="svamp", labels=(), prompt=_math_prompt("svamp"), load_file=svamp.load_svamp,
+        load_hub=_no_hub("svamp"), hub_name="ChilleD/SVAMP",
+        # "... 84 / 2 = 42. The answer is (84 / 2)." -> label "42"
+        palm_format=AnswerFormat(re.compile(r"The answer is[ \t]+(?P<label>[^\n]*)"), None,
+                                 normalise=_arithmetic_answer),
+        answer_kind="number",
+    ),
+    "aqua": Task(
+        name="aqua", labels=(), prompt=_math_prompt("aqua"), load_file=aqua.load_aqua,
+        load_hub=_no_hub("aqua"), hub_name="aqua_rat", palm_format=None, answer_kind="choice",
+    ),
+    "math": Task(
+        name="math", labels=(), prompt=_math_prompt("math"), load_file=competition_math.load_math,
+        load_hub=_no_hub("math"), hub_name="hendrycks/competition_math", palm_format=None,
+        answer_kind="expression",
     ),
 }
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rdistill.config import RunConfig
 from rdistill.data.example import Example
+from rdistill.evaluation.answer_eval import evaluate_answer_predictions
 from rdistill.evaluation.evaluator import evaluate_predictions
 from rdistill.evaluation.simulatability import JudgeSettings, judge_labels
 
@@ -33,8 +34,11 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
     records = predictor.predict(examples)
     predict_s = time.perf_counter() - t0
     explains = predictor.s.explain
+    answer_kind = getattr(predictor.fmt, "answer_kind", None)  # set for open-answer (math) tasks
     judge, skipped, judge_s = None, None, None
-    if not cfg.evaluation.judge:
+    if answer_kind is not None:
+        skipped = "open-answer task: the judge needs a closed label set"
+    elif not cfg.evaluation.judge:
         skipped = "evaluation.judge is false"
     elif not explains:
         skipped = "label-only student: no explanations to judge"
@@ -45,12 +49,17 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
         judge = judge_labels(records, examples, train_examples, labels, judge_settings(cfg),
                              show_progress=show_progress)
         judge_s = time.perf_counter() - t_judge
-    if skipped and explains and cfg.evaluation.judge:
+    if skipped and explains and cfg.evaluation.judge and answer_kind is None:
         log.warning("simulatability judge skipped: %s", skipped)
-    metrics = evaluate_predictions(
-        records, labels, bertscore=cfg.evaluation.bertscore and explains,
-        bertscore_model=cfg.evaluation.bertscore_model, bertscore_layer=cfg.evaluation.bertscore_layer,
-        ece_bins=cfg.evaluation.ece_bins, judge=judge)
+    if answer_kind is not None:
+        metrics = evaluate_answer_predictions(
+            records, answer_kind, bertscore=cfg.evaluation.bertscore and explains,
+            bertscore_model=cfg.evaluation.bertscore_model, bertscore_layer=cfg.evaluation.bertscore_layer)
+    else:
+        metrics = evaluate_predictions(
+            records, labels, bertscore=cfg.evaluation.bertscore and explains,
+            bertscore_model=cfg.evaluation.bertscore_model, bertscore_layer=cfg.evaluation.bertscore_layer,
+            ece_bins=cfg.evaluation.ece_bins, judge=judge)
     if skipped:
         metrics["protocol"]["faithfulness"] = {"skipped": skipped}
     metrics["predict_seconds"] = round(predict_s, 1)

@@ -22,6 +22,7 @@ from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student
 from rdistill.formatting import TaskFormat
+from rdistill.answer_prediction import AnswerPredictor
 from rdistill.io import write_json_atomic, write_text_atomic
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.prediction import Predictor, settings_for
@@ -38,7 +39,7 @@ log = logging.getLogger("rdistill.train")
 # Views of the task registry (rdistill.data.tasks), kept for callers and tests that use them.
 TASK_LABELS = {name: task.labels for name, task in TASKS.items()}
 # The eval metrics copied into summary.json (and into a sweep's results).
-HEADLINE_METRICS = ("label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
+HEADLINE_METRICS = ("label_accuracy", "answer_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
                     "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")
 HUB_PREFIX = "hub:"
 HUB_LOADERS = {name: task.load_hub for name, task in TASKS.items()}
@@ -54,7 +55,7 @@ class Splits:
 
 
 def task_format(cfg: RunConfig) -> TaskFormat:
-    return TaskFormat(cfg.data.dataset, tuple(TASK_LABELS[cfg.data.dataset]))
+    return TaskFormat.for_task(cfg.data.dataset)
 
 
 def _load(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None,
@@ -233,10 +234,13 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
              f"{params['params_trainable']:,}", f"{params['params_total']:,}")
 
     settings = settings_for(cfg)
-    predictor = Predictor(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
-                          generation=cfg.generation, show_progress=show_progress)
+    predictor_class = AnswerPredictor if fmt.answer_kind is not None else Predictor
+    predictor = predictor_class(model, tokenizer, fmt, is_seq2seq=is_seq2seq, settings=settings,
+                                generation=cfg.generation, show_progress=show_progress)
 
     def dev_label_accuracy(_model) -> float:
+        if fmt.answer_kind is not None:  # math: the share of generated answers that are right
+            return sum(r["correct"] for r in predictor.predict(splits.dev)) / max(1, len(splits.dev))
         records = predictor.predict(splits.dev) if (
             cfg.loss.output_order == "explain_predict" and settings.explain and not settings.task_prefix
         ) else [{"gold_label": ex.label, "pred_label": max(p, key=p.get)}
