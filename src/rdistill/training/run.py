@@ -14,6 +14,7 @@ from transformers.trainer_callback import ProgressCallback
 from rdistill.config import RunConfig, config_diff, config_hash, dump_config, load_config
 from rdistill.data.example import Example
 from rdistill.data.palm import attach_palm_rationales
+from rdistill.data.teacher_file import attach_teacher_jsonl
 from rdistill.data.registry import load_dataset_file, resolve_data_path
 from rdistill.data.splits import split_examples
 from rdistill.data.esnli import LABELS as ESNLI_LABELS
@@ -68,13 +69,20 @@ def _load(cfg: RunConfig, rel: str, teacher_files: list[str], data_dir: str | No
     examples = result.examples
     if teacher_files:
         files = [resolve_data_path(f, data_dir) for f in teacher_files]
-        # Alignment is by original row index, so rows skipped above do not shift the teacher file.
-        attached = attach_palm_rationales(examples, files, n_rows=result.n_read,
-                                          skip_invalid=cfg.data.skip_invalid)
-        examples = attached.examples
+        palm = [f for f in files if f.suffix != ".jsonl"]
+        skipped, counts = {}, {}
+        if palm:
+            # Alignment is by original row index, so rows skipped above do not shift the teacher file.
+            attached = attach_palm_rationales(examples, palm, n_rows=result.n_read,
+                                              skip_invalid=cfg.data.skip_invalid)
+            examples, skipped, counts = attached.examples, dict(attached.skipped), dict(attached.counts)
+        # JSON-lines teacher files (`rdistill teach` output) match by uid; each adds one rationale.
+        for file in (f for f in files if f.suffix == ".jsonl"):
+            attached = attach_teacher_jsonl(examples, file)
+            examples = attached.examples
+            counts.update({f"{file.name}: {k}": v for k, v in attached.counts.items()})
         summary[str(path)]["teacher"] = {"files": [str(f) for f in files],
-                                         "skipped": dict(attached.skipped),
-                                         "counts": dict(attached.counts)}
+                                         "skipped": skipped, "counts": counts}
     return examples
 
 
