@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from rdistill.data.registry import load_dataset_file
 from rdistill.data.splits import split_examples
 from rdistill.data.teacher_file import attach_teacher_jsonl, read_teacher_jsonl
@@ -12,7 +14,8 @@ def _lines(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_local_teacher_writes_one_line_per_training_row_and_resumes(tmp_path, teach_raw, esnli_file):
+def test_local_teacher_writes_one_line_per_training_row_and_resumes(tmp_path, teach_raw, esnli_file,
+                                                                    monkeypatch):
     cfg = load_teach_config(None, raw=teach_raw())
     out = tmp_path / "out"
     summary = teach(cfg, out, show_progress=False)
@@ -29,7 +32,12 @@ def test_local_teacher_writes_one_line_per_training_row_and_resumes(tmp_path, te
         assert r["tokens"]["completion"] <= 6 and r["tokens"]["prompt"] > 20
         assert r["usable"] == (r["status"] == "parsed")
     assert json.loads((out / SUMMARY).read_text())["rows"] == 45
-    # A second run asks nothing: every row comes from the cache, output identical.
+    # A second run asks nothing (it does not even load the model): every row comes from
+    # the cache, output identical.
+    import rdistill.teachers.backend_local as backend_local
+
+    monkeypatch.setattr(backend_local, "load_model",
+                        lambda *a, **k: pytest.fail("model loaded for a fully cached run"))
     before = (out / RATIONALES).read_text()
     again = teach(cfg, out, show_progress=False)
     assert again["requested"] == 0 and again["from_cache"] == 45

@@ -40,10 +40,17 @@ class LocalBackend:
         self.tokenizer.padding_side = "left"
         # Over-long few-shot prompts lose their oldest shots, never the question at the end.
         self.tokenizer.truncation_side = "left"
-        model, kind = load_model(cfg.model, kind="causal", dtype=cfg.dtype,
-                                 trust_remote_code=cfg.trust_remote_code)
-        self.model = model.to(cfg.device).eval()
         self.chat = chat == "auto" and bool(getattr(self.tokenizer, "chat_template", None))
+        self._model = None
+
+    @property
+    def model(self):
+        # Loaded on first use: a resumed run whose rows are all cached needs only the tokenizer.
+        if self._model is None:
+            model, _ = load_model(self.cfg.model, kind="causal", dtype=self.cfg.dtype,
+                                  trust_remote_code=self.cfg.trust_remote_code)
+            self._model = model.to(self.cfg.device).eval()
+        return self._model
 
     def prompt_text(self, payload: Any) -> str:
         """The string the model reads: the chat template applied to messages, or the text itself."""

@@ -27,7 +27,7 @@ from rdistill.teachers.config import GenerationSettings, OpenAITeacher
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
 class _Retryable(Exception):
@@ -123,7 +123,7 @@ class OpenAIBackend:
                 log.debug("retry %d of a request in %.2fs: %s", attempts, wait, err)
                 await asyncio.sleep(wait)
                 continue
-            except RuntimeError as err:  # 4xx other than 408/409/429: asking again will not help now
+            except RuntimeError as err:  # 4xx other than 408/429: asking again will not help now
                 return Result(key, "failed", attempts=attempts, error=str(err)[:500])
             return Result(key, "done", raw=text, prompt_tokens=usage.get("prompt_tokens"),
                           completion_tokens=usage.get("completion_tokens"),
