@@ -54,7 +54,7 @@ class LatentTrainer(Trainer):
         self.mode, self.alpha = mode, alpha if mode != "sft" else 0.0
         self.layer_pairs = layer_pairs or []
         self.projection = projection.to(self.args.device) if projection is not None else None
-        self.teacher = teacher.eval() if teacher is not None else None
+        self.teacher = teacher.to(self.args.device).eval() if teacher is not None else None
         self.teacher_pad_token_id = teacher_pad_token_id
         self.hidden_loss, self.positions, self.token_alignment = hidden_loss, positions, token_alignment
         self.temperature, self.kd_direction = temperature, kd_direction
@@ -62,6 +62,8 @@ class LatentTrainer(Trainer):
         self._terms: dict[str, list[float]] = defaultdict(list)
 
     # ---- optimisation and saving of the projection (owned here, not by the model) ----
+    # Its own param group: same learning rate and schedule, no weight decay. The Trainer's
+    # gradient clipping covers the model's parameters only, not this group.
     def create_optimizer(self, *args, **kwargs):
         optimizer = super().create_optimizer(*args, **kwargs)
         if self.projection is not None and not getattr(self, "_projection_in_optimizer", False):
