@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import Trainer
 
-from rdistill.latent.batch import latent_batch, pooled, topk_batch
+from rdistill.latent.batch import latent_batch, pooled
 from rdistill.latent.projection import PROJECTION_FILE, LayerProjection
 from rdistill.latent.teacher_signal import teacher_signals
 from rdistill.losses import (
