@@ -48,9 +48,16 @@ def cmd_train(args) -> int:
     if args.dry_run:
         sys.stdout.write(dump_config(cfg))
         return 0
+    out = args.output_dir or os.path.join("runs", cfg.name)
+    if cfg.latent is not None:
+        from rdistill.latent.run import train_latent
+
+        summary = train_latent(cfg, out, data_dir=args.data_dir, resume=args.resume)
+        print(f"{summary['mode']}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}")
+        print(f"run folder: {Path(out).resolve()}")
+        return 0
     from rdistill.training.run import train
 
-    out = args.output_dir or os.path.join("runs", cfg.name)
     metrics = train(cfg, out, data_dir=args.data_dir, resume=args.resume, show_progress=not args.quiet)
     print(_headline(metrics))
     print(f"run folder: {Path(out).resolve()}")
@@ -240,6 +247,19 @@ def cmd_teach(args) -> int:
     print(f"teacher file: {(Path(args.output_dir) / RATIONALES).resolve()}")
     # 1: the file is written, but some rows failed (asked again on the next run).
     return 1 if s["failed"] else 0
+def cmd_extract(args) -> int:
+    from rdistill.config import load_config
+    from rdistill.latent.run import cache_folder, extract_cache
+
+    cfg = load_config(args.config, args.set)
+    manifest = extract_cache(cfg, args.output_dir, data_dir=args.data_dir, show_progress=not args.quiet)
+    stats = manifest["stats"]
+    kd = stats["kd_bytes_per_token"]
+    print(f"{manifest['data']['n_examples']} examples | {stats['bytes_total'] / 1e6:.1f} MB | "
+          f"{stats['bytes_per_example'] / 1e3:.1f} kB/example | "
+          f"{stats['hidden_bytes_per_position']:.0f} B/position" + (f" | top-k {kd:.0f} B/token" if kd else ""))
+    print(f"cache: {cache_folder(cfg, args.output_dir).resolve()}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_teach)
+    p = sub.add_parser("extract", help="run the teacher once and cache its hidden states / top-k logits")
+    p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set latent.top_k=20 (repeatable)")
+    p.add_argument("--output-dir", help="cache folder (default latent.cache_dir or latent_cache/<name>)")
+    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rdistill.errors import ConfigError
+from rdistill.latent.config import LatentConfig
 
 log = logging.getLogger("rdistill.config")
 
@@ -200,6 +201,7 @@ class RunConfig(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     sweep: SweepConfig | None = Field(default=None, description="only read by `rdistill sweep`")
+    latent: LatentConfig | None = Field(default=None, description="latent / logit-KD distillation run")
 
     @model_validator(mode="before")
     @classmethod
