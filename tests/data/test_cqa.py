@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rdistill.data.cqa import LABELS, canonical_letter, cqa_example, load_cqa
-from rdistill.data.rows import RawRow
+from rdistill.data.json_rows import RawRow
 from rdistill.errors import DataError
 
 ROWS = [

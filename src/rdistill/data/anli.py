@@ -15,13 +15,14 @@ from pathlib import Path
 from rdistill.data.esnli import LABELS, label_word
 from rdistill.data.example import Example
 from rdistill.data.load_result import LoadResult
-from rdistill.data.rows import (
+from rdistill.data.json_rows import (
     RawRow,
     RowError,
-    collect_rows,
+    collect,
     optional_text,
     read_hub_rows,
-    read_json_lines,
+    read_jsonl,
+    require_file,
     short_repr,
     text_field,
 )
@@ -61,11 +62,11 @@ def load_anli(path: str | Path, *, skip_invalid: bool = False) -> LoadResult:
     ``skip_invalid=True`` is skipped and counted in ``LoadResult.skipped``.
     """
     path = Path(path)
-    return collect_rows(read_json_lines(path, "ANLI"), anli_example,
-                        skip_invalid=skip_invalid, what="ANLI")
+    return collect(read_jsonl(require_file(path, "ANLI"), what="ANLI"), anli_example,
+                   skip_invalid=skip_invalid, what="ANLI")
 
 
 def load_anli_hub(split: str, *, name: str = "anli", skip_invalid: bool = False) -> LoadResult:
     """Load ANLI ``split`` (e.g. ``dev_r1``) from the Hugging Face Hub (network or HF cache)."""
-    return collect_rows(read_hub_rows(name, split, "ANLI"), anli_example,
-                        skip_invalid=skip_invalid, what="ANLI")
+    return collect(read_hub_rows(name, split, "ANLI"), anli_example,
+                   skip_invalid=skip_invalid, what="ANLI")

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from rdistill.data.example import Example
 from rdistill.data.load_result import LoadResult
-from rdistill.data.rows import (
+from rdistill.data.json_rows import (
     RawRow,
     RowError,
-    collect_rows,
+    collect,
     optional_text,
     read_hub_rows,
-    read_json_lines,
+    read_jsonl,
+    require_file,
     short_repr,
     text_field,
 )
@@ -97,14 +98,14 @@ def load_cqa(path: str | Path, *, skip_invalid: bool = False) -> LoadResult:
     An invalid row raises DataError naming file, line and field, or with
     ``skip_invalid=True`` is skipped and counted in ``LoadResult.skipped``.
     """
-    return collect_rows(read_json_lines(Path(path), "CommonsenseQA"), cqa_example,
-                        skip_invalid=skip_invalid, what="CommonsenseQA")
+    return collect(read_jsonl(require_file(path, "CommonsenseQA"), what="CommonsenseQA"), cqa_example,
+                   skip_invalid=skip_invalid, what="CommonsenseQA")
 
 
 def load_cqa_hub(split: str, *, name: str = "commonsense_qa", skip_invalid: bool = False) -> LoadResult:
     """Load CommonsenseQA ``split`` (train/validation) from the Hugging Face Hub."""
-    return collect_rows(read_hub_rows(name, split, "CommonsenseQA"), cqa_example,
-                        skip_invalid=skip_invalid, what="CommonsenseQA")
+    return collect(read_hub_rows(name, split, "CommonsenseQA"), cqa_example,
+                   skip_invalid=skip_invalid, what="CommonsenseQA")
 
 
 def canonical_letter(example: Example, letter: str) -> str:

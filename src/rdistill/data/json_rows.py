@@ -1,8 +1,10 @@
-"""Row-by-row validation shared by the math loaders: JSON lines in, Examples out, every bad row named.
+"""Row-by-row validation shared by the JSON-lines loaders: rows in, Examples out, every bad row named.
 
-A loader supplies ``to_example(data, where) -> Example`` that raises :class:`RowError`
+A loader supplies ``to_example(raw) -> Example`` (or ``(Example, note)``, ``note`` a
+non-fatal tally such as ``"answer in several choices"``) that raises :class:`RowError`
 for a bad row; :func:`collect` turns that into a DataError naming file, line and
-field, or (``skip_invalid``) a skip counted under the error's reason.
+field, or (``skip_invalid``) a skip counted under the error's reason. (e-SNLI keeps its
+own reader because it also reads the original CSV layout.)
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ def text_field(data: Mapping[str, object], key: str) -> str:
     return value.strip()
 
 
+def optional_text(data: Mapping[str, object], key: str) -> str | None:
+    """The stripped string under ``key``; None when absent, null or blank."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RowError(f"bad value: {key}",
+                       f"field '{key}' has value {short_repr(value)}; expected a string")
+    return value.strip() or None
+
+
 def parse_object(text: str) -> Mapping[str, object] | RowError:
     try:
         parsed = json.loads(text)
@@ -84,8 +97,8 @@ def read_jsonl(path: Path, *, what: str) -> Iterator[RawRow]:
             index += 1
 
 
-def collect(rows: Iterable[RawRow], to_example: Callable[[RawRow], Example], *,
-            skip_invalid: bool, what: str) -> LoadResult:
+def collect(rows: Iterable[RawRow], to_example: Callable[[RawRow], Example | tuple[Example, str | None]],
+            *, skip_invalid: bool, what: str) -> LoadResult:
     """Validate rows into Examples; the first bad row raises unless ``skip_invalid``."""
     result = LoadResult(examples=[], skipped=Counter())
     for raw in rows:
@@ -93,12 +106,17 @@ def collect(rows: Iterable[RawRow], to_example: Callable[[RawRow], Example], *,
         try:
             if isinstance(raw.data, RowError):
                 raise raw.data
-            result.examples.append(to_example(raw))
+            made = to_example(raw)
         except RowError as err:
             if not skip_invalid:
                 raise DataError(f"{raw.where}: {err.detail} (pass skip_invalid=True / "
                                 "data.skip_invalid: true to skip such rows)") from None
             result.skipped[err.reason] += 1
+            continue
+        example, note = made if isinstance(made, tuple) else (made, None)
+        if note:
+            result.counts[note] += 1
+        result.examples.append(example)
     if result.skipped:
         logger.warning("%s: skipped invalid rows: %s", what, result.summary())
     return result
@@ -124,3 +142,9 @@ def load_hub_rows(name: str, config: str | None, split: str, what: str) -> Itera
             f"it needs network access or a cached copy; or give a local {what} file instead"
         ) from err
     return enumerate(dataset)
+
+
+def read_hub_rows(name: str, split: str, what: str, config: str | None = None) -> Iterator[RawRow]:
+    """Rows of the Hub data set ``name`` split ``split`` as :class:`RawRow`."""
+    for i, row in load_hub_rows(name, config, split, what):
+        yield RawRow(i, f"{name} ({split}) row {i}", f"hub:{name}/{split}:{i}", row)
