@@ -244,3 +244,13 @@ def test_cli_bad_grid_is_one_message(toy_recipe, capsys):
     assert main(["sweep", str(toy_recipe()), "--grid", "loss.alhpa=1,2", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "did you mean loss.alpha" in err and "Traceback" not in err
+
+
+def test_latent_recipes_are_refused_before_anything_trains(toy_recipe, tmp_path):
+    path = toy_recipe(sweep={"grid": {"loss.alpha": [0.5, 1.0]}})
+    raw = yaml.safe_load(path.read_text())
+    raw["latent"] = {"mode": "sft"}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(ConfigError, match="latent: section; sweeps of latent-distillation recipes"):
+        run_sweep(plan_sweep(path), tmp_path / "sweep")
+    assert not (tmp_path / "sweep" / "runs").exists()

@@ -315,6 +315,12 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
     from rdistill.training.run import train
 
     sweep_dir = Path(sweep_dir)
+    latent = [v.name for v in plan.variants if v.cfg.latent is not None]
+    if latent:
+        # The sweep runs the rationale trainer and reads eval metrics that latent runs do not write yet.
+        raise ConfigError(f"sweep {plan.name}: variants {', '.join(latent)} have a latent: section; "
+                          "sweeps of latent-distillation recipes are not supported yet: train them "
+                          "with `rdistill train` one by one")
     for v in plan.variants:  # a missing tracker would fail every variant: say so once, up front
         check_tracking(v.cfg.tracking)
     states = check_reusable(plan, sweep_dir)
