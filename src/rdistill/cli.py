@@ -22,7 +22,8 @@ def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # transformers/peft chatter is not the user's business unless they ask (-v is not offered yet).
-    for noisy in ("transformers", "peft", "accelerate", "httpx", "urllib3"):
+    # fontTools logs every table it subsets when matplotlib writes a PDF.
+    for noisy in ("transformers", "peft", "accelerate", "httpx", "urllib3", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

@@ -117,3 +117,14 @@ def test_radar_values_and_polygons():
     assert list(drawn.get_ydata()) == [0.7, 0.2, 0.9, 0.7]  # closed polygon
     with pytest.raises(PlotSkipped, match="three metrics"):
         plots_compare.radar({"run": {"label_accuracy": 0.7, "macro_f1": 0.6}})
+
+
+def test_radar_legend_of_long_variant_names_stays_inside_the_figure():
+    values = {"label_accuracy": 0.4, "macro_f1": 0.3, "calibration": 0.9}
+    names = [f"loss.alpha={a},loss.beta={b}" for a in (0.5, 1.0) for b in (0.25, 0.5, 1.0)]
+    figure = plots_compare.radar({name: values for name in names})
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    (legend,) = figure.legends
+    box, page = legend.get_window_extent(renderer), figure.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1  # no name cut at the edges

@@ -290,5 +290,9 @@ def radar(series: Mapping[str, Mapping[str, float]], max_series: int = 8) -> Fig
     ax.set_rlabel_position(180 / len(axes_keys))
     shown = "" if len(names) == len(series) else f", first {len(names)} of {len(series)} runs"
     ax.set_title(f"Metric profile (all axes 0-1, larger is better{shown})", pad=14)
-    figure.legend(loc="outside lower center", ncols=min(len(names), 3), frameon=False)
+    # Sweep variant names run long ("loss.alpha=0.5,loss.beta=0.25"): fewer columns so
+    # the legend stays inside the figure.
+    longest = max(len(name) for name in names)
+    columns = 3 if longest <= 20 else 2 if longest <= 34 else 1
+    figure.legend(loc="outside lower center", ncols=min(len(names), columns), frameon=False)
     return figure
