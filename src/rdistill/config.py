@@ -13,15 +13,19 @@ import hashlib
 import logging
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rdistill.errors import ConfigError
 from rdistill.latent.config import LatentConfig
 
 log = logging.getLogger("rdistill.config")
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Section(BaseModel):
@@ -325,9 +329,10 @@ def read_config_file(path: str | Path) -> Any:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None,
-                raw: dict[str, Any] | None = None) -> RunConfig:
-    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
+def validate_recipe(schema: type[ModelT], path: str | Path | None, overrides: list[str] | None = None,
+                    raw: dict[str, Any] | None = None) -> ModelT:
+    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate against
+    ``schema``; every problem is reported at once, naming the file and the key."""
     origin = str(path) if path else "<config>"
     if raw is None:
         if path is None:
@@ -337,9 +342,16 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
     raw = apply_overrides(copy.deepcopy(raw), overrides or [])
     try:
-        cfg = RunConfig.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(_format_errors(origin, e)) from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None,
+                raw: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
+    origin = str(path) if path else "<config>"
+    cfg = validate_recipe(RunConfig, path, overrides, raw)
     if cfg.training.precision == "fp16" and "t5" in cfg.model.name.lower():
         raise ConfigError(
             f"{origin}: training.precision=fp16 with a T5 model overflows (NaN losses); "

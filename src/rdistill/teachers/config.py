@@ -8,16 +8,14 @@ every problem reported at once with the file and key (``rdistill.config``'s help
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from rdistill.config import _format_errors, apply_overrides, read_config_file
-from rdistill.errors import ConfigError
+from rdistill.config import validate_recipe
 
 TASKS = ("esnli", "anli", "cqa", "svamp", "gsm8k")
 Task = Literal["esnli", "anli", "cqa", "svamp", "gsm8k"]
@@ -145,15 +143,4 @@ def settings_hash(settings: GenerationSettings) -> str:
 def load_teach_config(path: str | Path | None, overrides: list[str] | None = None,
                       raw: dict[str, Any] | None = None) -> TeachConfig:
     """Read a teach recipe (or ``raw``), apply ``key=value`` overrides, validate (all errors at once)."""
-    origin = str(path) if path else "<config>"
-    if raw is None:
-        if path is None:
-            raise ConfigError("no config file given")
-        raw = read_config_file(path)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{origin}: the top level must be a mapping of sections")
-    raw = apply_overrides(copy.deepcopy(raw), overrides or [])
-    try:
-        return TeachConfig.model_validate(raw)
-    except ValidationError as e:
-        raise ConfigError(_format_errors(origin, e)) from None
+    return validate_recipe(TeachConfig, path, overrides, raw)
