@@ -6,7 +6,7 @@ import json
 from rdistill.data.example import Example
 from rdistill.formatting import (SPAN_EXPLANATION, SPAN_LABEL, SPAN_NONE, TaskFormat, encode_row,
                                  training_rows)
-from rdistill.math_format import REASONING_END, math_prompt
+from rdistill.math_format import math_prompt
 
 GSM = TaskFormat("gsm8k", (), answer_kind="number")
 AQUA = TaskFormat("aqua", (), answer_kind="choice")
