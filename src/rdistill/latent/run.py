@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 from transformers import TrainingArguments, set_seed
+from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, dump_config
 from rdistill.data.example import Example
@@ -30,6 +31,7 @@ from rdistill.latent.projection import make_projection
 from rdistill.latent.trainer import LatentTrainer
 from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokenizer, resolve_model
 from rdistill.models.layer_subset import build_layer_subset
+from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 
 log = logging.getLogger("rdistill.latent")
 
@@ -130,11 +132,17 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
         num_train_epochs=t.epochs, max_steps=t.max_steps, logging_steps=t.logging_steps,
         save_steps=t.save_steps, save_total_limit=t.save_total_limit, report_to=[],
         bf16=t.precision == "bf16", use_cpu=not torch.cuda.is_available(), remove_unused_columns=False,
-        dataloader_num_workers=0, seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=True)
-    return LatentTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
+        dataloader_num_workers=0, seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=False)
+    trainer = LatentTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
                          processing_class=tokenizer, mode=lat.mode, alpha=lat.alpha, layer_pairs=pairs,
                          hidden_loss=lat.loss, positions=lat.positions, token_alignment=lat.token_alignment,
                          temperature=lat.temperature, kd_direction=lat.kd_direction, **extra)
+    # A progress bar with rate and ETA, and one compact log line per logging step instead of
+    # the Trainer's raw dicts (as rationale training does).
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(QuietProgressCallback)
+    trainer.add_callback(MetricsLogCallback(Path(output_dir) / "metrics.jsonl"))
+    return trainer
 
 
 def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None,
