@@ -263,35 +263,37 @@ def cmd_extract(args) -> int:
     return 0
 
 
+def _recipe_parser(sub, name: str, help: str, set_example: str, output_help: str, *,
+                   output_required: bool = False):
+    """A subcommand that reads a YAML recipe: CONFIG, --set, --output-dir, --data-dir."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"override a config value, e.g. --set {set_example} (repeatable)")
+    p.add_argument("--output-dir", required=output_required, help=output_help)
+    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdistill", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a student from a YAML recipe")
-    p.add_argument("config")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set training.lr=1e-4 (repeatable)")
-    p.add_argument("--output-dir", help="run folder (default runs/<name>)")
-    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p = _recipe_parser(sub, "train", "train a student from a YAML recipe", "training.lr=1e-4",
+                       "run folder (default runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("teach", help="write teacher rationales (local LLM, HTTP endpoint or files)")
-    p.add_argument("config")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set teacher.concurrency=8 (repeatable)")
-    p.add_argument("--output-dir", required=True, help="gets rationales.jsonl, teach_summary.json, the cache")
-    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p = _recipe_parser(sub, "teach", "write teacher rationales (local LLM, HTTP endpoint or files)",
+                       "teacher.concurrency=8", "gets rationales.jsonl, teach_summary.json, the cache",
+                       output_required=True)
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_teach)
-    p = sub.add_parser("extract", help="run the teacher once and cache its hidden states / top-k logits")
-    p.add_argument("config")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set latent.top_k=20 (repeatable)")
-    p.add_argument("--output-dir", help="cache folder (default latent.cache_dir or latent_cache/<name>)")
-    p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+
+    p = _recipe_parser(sub, "extract", "run the teacher once and cache its hidden states / top-k logits",
+                       "latent.top_k=20", "cache folder (default latent.cache_dir or latent_cache/<name>)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")
