@@ -63,8 +63,9 @@ def test_missing_data_root_says_how_to_set_it(toy_yaml, capsys, tmp_path, monkey
 def test_train_eval_predict_end_to_end(toy_yaml, esnli_file, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["--quiet", "train", str(toy_yaml), "--output-dir", str(run)]) == 0
-    out = capsys.readouterr().out
-    assert "label accuracy" in out and str(run) in out
+    printed = capsys.readouterr()
+    assert "label accuracy" in printed.out and str(run) in printed.out
+    assert "%|" not in printed.err  # --quiet: no progress bar (loading, training, evaluation)
 
     metrics_file = tmp_path / "eval" / "m.json"
     assert main(["--quiet", "eval", str(run), "--data-file", str(esnli_file), "--limit", "7",

@@ -141,7 +141,8 @@ def test_shipped_sweep_recipes_plan_at_cpu_scale(path):
     assert len(plan.variants) >= 2
     for v in plan.variants:
         assert v.cfg.data.train_size and v.cfg.data.train_size <= 1000, v.name
-        assert v.cfg.data.test_size <= 500, v.name
+        scored = min(v.cfg.data.test_size, v.cfg.evaluation.limit or v.cfg.data.test_size)
+        assert scored <= 500, v.name
 
 
 def test_there_are_sweep_recipes():
@@ -246,11 +247,28 @@ def test_cli_bad_grid_is_one_message(toy_recipe, capsys):
     assert "did you mean loss.alpha" in err and "Traceback" not in err
 
 
-def test_latent_recipes_are_refused_before_anything_trains(toy_recipe, tmp_path):
-    path = toy_recipe(sweep={"grid": {"loss.alpha": [0.5, 1.0]}})
+def test_latent_sweep_extracts_once_trains_each_variant_and_resumes(toy_recipe, tiny_causal_dir, tmp_path):
+    """Baselines of latent distillation as one sweep: no-CoT SFT, CoT SFT, logit KD, latent."""
+    path = toy_recipe(sweep={"variants": {
+        "no-cot": {"latent.mode": "sft", "latent.target": "answer"},
+        "cot-sft": {"latent.mode": "sft"},
+        "logit-kd": {"latent.mode": "logit_kd"},
+        "latent": {"latent.mode": "latent"},
+    }})
     raw = yaml.safe_load(path.read_text())
-    raw["latent"] = {"mode": "sft"}
+    raw["data"]["split_by"] = "row"
+    raw["latent"] = {"teacher": str(tiny_causal_dir), "student_from_teacher": [1], "layers": [1, 2],
+                     "top_k": 4, "dtype": "fp32", "cache_dir": str(tmp_path / "cache"),
+                     "max_prompt_tokens": 64, "max_target_tokens": 32}
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    with pytest.raises(ConfigError, match="latent: section; sweeps of latent-distillation recipes"):
-        run_sweep(plan_sweep(path), tmp_path / "sweep")
-    assert not (tmp_path / "sweep" / "runs").exists()
+    results = run_sweep(plan_sweep(path), tmp_path / "sweep", show_progress=False)
+    assert [r["status"] for r in results] == ["done"] * 4, [r["error"] for r in results]
+    assert all(r["metrics"]["n"] == 4 and 0 <= r["metrics"]["answer_accuracy"] <= 1 for r in results)
+    manifest = json.loads((tmp_path / "cache" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["stats"]["shards_reused"] == 0  # extracted once, then reused
+    runs = tmp_path / "sweep" / "runs"
+    assert json.loads((runs / "latent" / "summary.json").read_text())["mode"] == "latent"
+    # every variant has the teacher, so every one is compared with it layer by layer
+    assert all((runs / name / "layer_similarity.json").is_file() for name in ("no-cot", "latent"))
+    again = run_sweep(plan_sweep(path), tmp_path / "sweep", show_progress=False)
+    assert [r["status"] for r in again] == ["cached"] * 4

@@ -25,6 +25,14 @@ def _setup_logging(quiet: bool) -> None:
     # fontTools logs every table it subsets when matplotlib writes a PDF.
     for noisy in ("transformers", "peft", "accelerate", "httpx", "urllib3", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # --quiet also silences the libraries' own bars ("Loading weights", downloads): through the
+    # environment before they are imported, through their switch once they are.
+    if quiet:
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        (hf_logging.disable_progress_bar if quiet else hf_logging.enable_progress_bar)()
 
 
 def _headline(metrics: dict) -> str:
@@ -53,8 +61,9 @@ def cmd_train(args) -> int:
     if cfg.latent is not None:
         from rdistill.latent.run import train_latent
 
-        summary = train_latent(cfg, out, data_dir=args.data_dir, resume=args.resume)
-        print(f"{summary['mode']}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}")
+        summary = train_latent(cfg, out, data_dir=args.data_dir, resume=args.resume, show_progress=not args.quiet)
+        print(f"{summary['mode']}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}"
+              f" | {_headline(summary['eval'])}")
         print(f"run folder: {Path(out).resolve()}")
         return 0
     from rdistill.training.run import train
@@ -98,10 +107,13 @@ def cmd_eval(args) -> int:
     for run_dir in args.run_dirs:
         # Several runs (seeds of one recipe): each gets its own file next to the summary.
         out = output.with_name(f"{output.stem}.{Path(run_dir).name}.json") if several else output
-        metrics = evaluate_run_dir(run_dir, args.data_file, str(out), limit=args.limit,
-                                   skip_invalid=args.skip_invalid, teacher_files=args.teacher_file,
-                                   data_dir=args.data_dir, judge=not args.no_judge,
-                                   show_progress=not args.quiet)
+        if _is_latent_run(run_dir):
+            metrics = _eval_latent(args, run_dir, out)
+        else:
+            metrics = evaluate_run_dir(run_dir, args.data_file, str(out), limit=args.limit,
+                                       skip_invalid=args.skip_invalid, teacher_files=args.teacher_file,
+                                       data_dir=args.data_dir, judge=not args.no_judge,
+                                       show_progress=not args.quiet)
         results[str(out)] = metrics
         print(f"{run_dir}: {_headline(metrics)}")
     if several:
@@ -110,6 +122,33 @@ def cmd_eval(args) -> int:
         print(_headline_seeds(summary))
     print(f"metrics: {output.resolve()}")
     return 0
+
+
+def _is_latent_run(run_dir: str) -> bool:
+    from rdistill.runs import RunPaths
+
+    meta = RunPaths(Path(run_dir)).student / "rdistill.json"
+    return meta.is_file() and json.loads(meta.read_text()).get("format") == "latent"
+
+
+def _eval_latent(args, run_dir: str, out: Path) -> dict:
+    """A latent run writes its answers (and is compared with its teacher): rdistill.latent.evaluate."""
+    from rdistill.config import load_config
+    from rdistill.data.registry import load_dataset_file
+    from rdistill.latent.run import evaluate_latent_run
+    from rdistill.runs import RunPaths
+
+    if args.teacher_file:
+        raise DataError("--teacher-file is for rationale runs; a latent run is compared with its own teacher")
+    test = None
+    if args.data_file:
+        cfg = load_config(RunPaths(Path(run_dir)).config)
+        test = load_dataset_file(cfg.data.dataset, Path(args.data_file), skip_invalid=args.skip_invalid).examples
+        test = test[: args.limit] if args.limit else test
+    elif args.limit:
+        raise DataError("--limit goes with --data-file; the run's own split uses its evaluation.limit")
+    return evaluate_latent_run(run_dir, data_dir=args.data_dir, test=test, output=out,
+                               show_progress=not args.quiet)
 
 
 def _headline_seeds(summary: dict) -> str:
@@ -191,6 +230,13 @@ def cmd_compare(args) -> int:
         write_json_atomic(args.output, result)
         write_text_atomic(Path(args.output).with_suffix(".md"), table)
         print(f"comparison: {Path(args.output).resolve()} (+ .md)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from rdistill.runs import export_merged
+
+    print(f"model folder: {export_merged(args.run_dir, args.output).resolve()}")
     return 0
 
 
@@ -338,6 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="JSON-lines file with premise/hypothesis per line")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="a trained run as a plain model folder (LoRA merged), e.g. a teacher")
+    p.add_argument("run_dir")
+    p.add_argument("--output", required=True, help="folder to write (replaced if it exists)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", help="figures (PNG, PDF) of a run or a sweep folder")
     p.add_argument("source", metavar="RUN_OR_SWEEP")

@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import logging
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -260,6 +261,8 @@ def config_keys(model_cls: type[BaseModel] | None = None, prefix: str = "") -> l
         ann = field.annotation
         if model_cls is None and name == "sweep":
             continue
+        # An optional section (``latent: LatentConfig | None``) has keys like any other.
+        ann = next((a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)), ann)
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += config_keys(ann, f"{prefix}{name}.")
         else:

@@ -69,12 +69,18 @@ class RunPaths:
         return self.root / "summary.json"
 
 
-def save_student(model, tokenizer, paths: RunPaths, cfg: RunConfig, kind: str) -> None:
-    """Adapter only for LoRA (a few MB), full safetensors weights otherwise."""
+def save_student(model, tokenizer, paths: RunPaths, cfg: RunConfig, kind: str,
+                 base_model: str | None = None) -> None:
+    """Adapter only for LoRA (a few MB), full safetensors weights otherwise.
+
+    ``base_model``: what the adapter sits on when it is not ``model.name`` (a latent
+    student built from its teacher's layers).
+    """
     model.save_pretrained(paths.student, safe_serialization=True)
     tokenizer.save_pretrained(paths.student)
     write_json_atomic(paths.student / "rdistill.json", {
-        "base_model": cfg.model.name,
+        "base_model": base_model or cfg.model.name,
+        "format": "latent" if cfg.latent is not None else "sequence",
         "kind": kind,
         "finetune": cfg.finetune.mode,
         "task": cfg.data.dataset,
@@ -108,3 +114,18 @@ def load_student(run_dir: str | Path, dtype: torch.dtype = torch.float32):
         model, kind = load_model(str(paths.student), kind=meta["kind"], dtype=dtype, trust_remote_code=trust)
     model.eval()
     return model, tokenizer, kind, cfg
+
+
+def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
+    """A plain model folder of a trained run (LoRA merged into its base, + tokenizer).
+
+    What a later step names as a model: e.g. a fine-tuned teacher for ``latent.teacher``.
+    Written atomically: a crash leaves no half-written folder.
+    """
+    from rdistill.models.cache import atomic_dir
+
+    model, tokenizer, _kind, _cfg = load_student(run_dir)
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return Path(out_dir)

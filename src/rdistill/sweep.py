@@ -308,19 +308,29 @@ def check_reusable(plan: SweepPlan, sweep_dir: Path) -> dict[str, str]:
     return states
 
 
+def _train_variant(cfg: RunConfig, run_dir: Path, data_dir: str | None, show_progress: bool) -> None:
+    """Rationale recipes train with ``train``; latent ones extract their teacher cache first
+    (once: variants sharing ``latent.cache_dir`` reuse it) and train with ``train_latent``."""
+    # resume=True also for a folder that a crash left without checkpoints: training then
+    # starts afresh (rationale runs check the folder's config against this one first).
+    if cfg.latent is None:
+        from rdistill.training.run import train
+
+        train(cfg, run_dir, data_dir=data_dir, resume=run_dir.exists(), show_progress=show_progress)
+        return
+    from rdistill.latent.run import extract_cache, train_latent
+
+    if cfg.latent.mode != "sft" and cfg.latent.teacher_source == "cache":
+        extract_cache(cfg, data_dir=data_dir, show_progress=show_progress)
+    train_latent(cfg, run_dir, data_dir=data_dir, resume=run_dir.exists(), show_progress=show_progress)
+
+
 def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = None,
               show_progress: bool = True) -> list[dict[str, Any]]:
     """Train every variant not finished yet; returns the results (also written to ``sweep_dir``)."""
     from rdistill.tracking import check_tracking
-    from rdistill.training.run import train
 
     sweep_dir = Path(sweep_dir)
-    latent = [v.name for v in plan.variants if v.cfg.latent is not None]
-    if latent:
-        # The sweep runs the rationale trainer and reads eval metrics that latent runs do not write yet.
-        raise ConfigError(f"sweep {plan.name}: variants {', '.join(latent)} have a latent: section; "
-                          "sweeps of latent-distillation recipes are not supported yet: train them "
-                          "with `rdistill train` one by one")
     for v in plan.variants:  # a missing tracker would fail every variant: say so once, up front
         check_tracking(v.cfg.tracking)
     states = check_reusable(plan, sweep_dir)
@@ -346,9 +356,7 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
         entry["status"] = "running"
         write_results(sweep_dir, results)
         try:
-            # resume=True also for a folder that a crash left without checkpoints: train()
-            # then starts afresh, after checking the folder's config against this one.
-            train(v.cfg, run_dir, data_dir=data_dir, resume=run_dir.exists(), show_progress=show_progress)
+            _train_variant(v.cfg, run_dir, data_dir, show_progress)
             entry["status"] = "done"
             _fill_from_summary(entry, _summary(run_dir) or {"eval": {}})
         except KeyboardInterrupt:

@@ -56,3 +56,18 @@ def test_missing_under_root_names_root(tmp_path: Path, monkeypatch, via_env: boo
     message = str(info.value)
     assert f"not found under {tmp_path}" in message
     assert ("$" + DATA_DIR_ENV if via_env else "--data-dir") in message
+
+
+def test_dot_slash_path_is_taken_from_the_current_directory(tmp_path: Path, monkeypatch) -> None:
+    # ./x is the user's own file (e.g. a teacher file `rdistill teach` wrote), never looked up
+    # under the data root, even when the root holds a file of the same name.
+    root, work = tmp_path / "root", tmp_path / "work"
+    (root / "teach").mkdir(parents=True)
+    (work / "teach").mkdir(parents=True)
+    (root / "teach" / "r.jsonl").write_text("root\n")
+    (work / "teach" / "r.jsonl").write_text("work\n")
+    monkeypatch.chdir(work)
+    assert resolve_data_path("./teach/r.jsonl", root).read_text() == "work\n"
+    assert resolve_data_path("teach/r.jsonl", root).read_text() == "root\n"
+    with pytest.raises(DataError, match="not found"):
+        resolve_data_path("./teach/missing.jsonl", root)

@@ -85,6 +85,9 @@ def test_resume_after_a_crash_between_shards(tmp_path, tiny_causal_dir, examples
     clean = extract_cache(_cfg(latent_config, tiny_causal_dir, tmp_path / "clean", dtype="fp16"), examples=examples)
     assert [s["sha256"] for s in manifest["shards"]] == [s["sha256"] for s in clean["shards"]]
     assert not list(folder.glob(".*tmp"))
+    # complete: a further run (a sweep's next variant) returns the manifest untouched
+    again = extract_cache(cfg, examples=examples)
+    assert again == manifest and (folder / "shard-00000.safetensors").stat().st_mtime_ns == first
 
 
 def test_restart_with_other_settings_is_refused(tmp_path, tiny_causal_dir, examples, latent_config):

@@ -3,11 +3,14 @@
 import json
 
 import pytest
+import torch
 import yaml
 
 from rdistill.cli import main
 from rdistill.config import load_config
 from rdistill.errors import ConfigError
+from rdistill.models import load_model
+from rdistill.runs import load_student
 
 
 def _write(tmp_path, raw):
@@ -27,8 +30,28 @@ def test_extract_then_train_from_the_cli(tmp_path, tiny_causal_dir, esnli_file, 
     manifest = json.loads((tmp_path / "cache" / "manifest.json").read_text())
     assert manifest["complete"] and manifest["data"]["n_examples"] == 10
     assert main(["--quiet", "train", str(config), "--output-dir", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr()
+    assert "answer accuracy" in printed.out  # trained, then evaluated on the 50 test rows
+    assert "%|" not in printed.err  # --quiet: no progress bar (training, evaluation)
     assert (tmp_path / "run" / "student" / "adapter_model.safetensors").is_file()
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["global_step"] == 2
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["global_step"] == 2 and summary["eval"]["n"] == 50
+    # export: the adapter merged into a plain folder that gives the student's own logits
+    assert main(["--quiet", "export", str(tmp_path / "run"), "--output", str(tmp_path / "merged")]) == 0
+    student, tokenizer, _, _ = load_student(tmp_path / "run")
+    merged, _ = load_model(tmp_path / "merged", kind="causal")
+    ids = torch.tensor([tokenizer("a man is walking", add_special_tokens=False)["input_ids"]])
+    assert torch.allclose(student(input_ids=ids).logits, merged(input_ids=ids).logits, atol=1e-5)
+    assert not (tmp_path / "merged" / "adapter_config.json").exists()
+    # rdistill eval knows a latent run: its own held-out split, or the first rows of a data file
+    before = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
+    assert main(["--quiet", "eval", str(tmp_path / "run"), "--output", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["answer_accuracy"] == before["answer_accuracy"] and again["n"] == 50
+    assert (tmp_path / "again.layer_similarity.json").is_file()
+    assert main(["--quiet", "eval", str(tmp_path / "run"), "--data-file", str(esnli_file), "--limit", "7",
+                 "--output", str(tmp_path / "file.json")]) == 0
+    assert json.loads((tmp_path / "file.json").read_text())["n"] == 7
     # the same cache, other layers in the run's pairs: refused with a message, exit 2
     assert main(["--quiet", "train", str(config), "--output-dir", str(tmp_path / "run2"),
                  "--set", "latent.layer_map=[[0, 1]]"]) == 2

@@ -22,8 +22,8 @@ def test_local_teacher_writes_one_line_per_training_row_and_resumes(tmp_path, te
     rows = _lines(out / RATIONALES)
     examples = load_dataset_file("esnli", esnli_file).examples
     train, dev, test = split_examples(examples, dev_size=6, test_size=9, seed=3)
-    # rows: "train" -> exactly the 45 training rows, in file order, each once
-    assert [r["uid"] for r in rows] == [ex.uid for ex in examples if ex in train]
+    # rows: "train" -> exactly the 45 training rows, in split order (a recipe's train[:train_size]), each once
+    assert [r["uid"] for r in rows] == [ex.uid for ex in train]
     assert summary["rows"] == 45 and summary["requested"] == 45 and summary["from_cache"] == 0
     assert summary["parsed"] + summary["unparsed"] + summary["failed"] == 45
     assert {r["teacher"] for r in rows} == {cfg.teacher.model.rsplit("/", 1)[-1]}

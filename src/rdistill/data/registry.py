@@ -27,9 +27,13 @@ def resolve_data_path(relative: str | Path, data_dir: str | Path | None) -> Path
     """Locate a data file: absolute as given, else under ``data_dir`` or $RDISTILL_DATA_DIR.
 
     ``data_dir`` (the ``--data-dir`` flag / config) wins over the environment variable.
+    A path written ``./x`` is the user's own file (a teacher file that ``rdistill teach``
+    wrote, say): it is taken from the current directory, never from the data root.
     Raises DataError naming the root searched and how to set it when the file is missing.
     """
     path = Path(relative).expanduser()
+    if str(relative).startswith(("./", ".\\")):
+        path = path.resolve()
     if path.is_absolute():
         if not path.is_file():
             raise DataError(f"data file not found: {path}")

@@ -45,6 +45,10 @@ class LatentConfig(BaseModel):
         default=None, description="build the student from the teacher keeping these layers (0-based blocks)")
     verify_checksums: Literal["lazy", "open", "none"] = Field(
         default="lazy", description="sha256 of each shard: when first read, all at open, or never")
+    target: Literal["reasoning_answer", "answer"] = Field(
+        default="reasoning_answer",
+        description="what the student learns to write: reasoning then answer, or the answer alone "
+                    "(the no-chain-of-thought baseline; latent.mode=sft only)")
     max_prompt_tokens: int = Field(default=256, ge=8)
     max_target_tokens: int = Field(default=256, ge=4)
 
@@ -66,4 +70,7 @@ class LatentConfig(BaseModel):
         if self.mode == "logit_kd" and self.teacher_source == "cache" and self.top_k == 0:
             raise ValueError("latent.mode=logit_kd from the cache needs latent.top_k > 0 "
                              "(or latent.teacher_source=online)")
+        if self.target == "answer" and self.mode != "sft":
+            raise ValueError(f"latent.target=answer is the no-chain-of-thought SFT baseline: it needs "
+                             f"latent.mode=sft, not {self.mode} (the teacher's signals cover the reasoning)")
         return self

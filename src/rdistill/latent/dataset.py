@@ -20,10 +20,10 @@ from rdistill.losses import IGNORE_INDEX
 
 
 def encode_examples(examples: list[Example], tokenizer, *, max_prompt_tokens: int,
-                    max_target_tokens: int) -> list[dict]:
+                    max_target_tokens: int, with_reasoning: bool = True) -> list[dict]:
     rows = []
     for ex in examples:
-        row = encode_latent(latent_text(ex), tokenizer, max_prompt_tokens=max_prompt_tokens,
+        row = encode_latent(latent_text(ex, with_reasoning), tokenizer, max_prompt_tokens=max_prompt_tokens,
                             max_target_tokens=max_target_tokens)
         row["uid"] = ex.uid
         rows.append(row)

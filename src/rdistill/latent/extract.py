@@ -118,7 +118,12 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
     }
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
-        check_same_extraction(json.loads(manifest_path.read_text()), manifest, str(folder))
+        existing = json.loads(manifest_path.read_text())
+        check_same_extraction(existing, manifest, str(folder))
+        if existing.get("complete"):
+            # Finished before: nothing to do, and its stats (time, size) stay those of the extraction.
+            log.info("cache %s: complete, reused as is", folder)
+            return existing
     else:
         write_json_atomic(manifest_path, manifest)
     n_shards = (len(examples) + examples_per_shard - 1) // examples_per_shard

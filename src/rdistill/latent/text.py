@@ -37,10 +37,15 @@ def reasoning_of(example: Example) -> str:
     return ""
 
 
-def latent_text(example: Example) -> LatentText:
-    prompt = "".join(f"{name.replace('_', ' ').capitalize()}: {value}\n"
-                     for name, value in example.fields.items())
-    reasoning = reasoning_of(example)
+def latent_prompt(example: Example) -> str:
+    """One ``Name: value`` line per input field: what the student sees, in training and prediction."""
+    return "".join(f"{name.replace('_', ' ').capitalize()}: {value}\n" for name, value in example.fields.items())
+
+
+def latent_text(example: Example, with_reasoning: bool = True) -> LatentText:
+    """``with_reasoning=False``: the answer alone (the no-chain-of-thought baseline)."""
+    prompt = latent_prompt(example)
+    reasoning = reasoning_of(example) if with_reasoning else ""
     head = (reasoning + ANSWER_PREFIX) if reasoning else ANSWER_PREFIX.lstrip("\n")
     return LatentText(prompt, head + example.label, len(head), len(head) + len(example.label))
 

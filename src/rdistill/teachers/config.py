@@ -39,7 +39,8 @@ class TeachData(_Section):
     rows: Literal["train", "all"] = Field(
         default="train", description="annotate the training split only, or every row (shots still from train)"
     )
-    limit: int | None = Field(default=None, ge=1, description="annotate only the first N selected rows")
+    limit: int | None = Field(default=None, ge=1, description="annotate only the first N selected rows: with rows=train, the N rows "
+                                  "that a recipe with data.train_size=N trains on")
     skip_invalid: bool = False
 
 

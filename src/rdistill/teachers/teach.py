@@ -54,8 +54,9 @@ def select_rows(cfg: TeachConfig, data_dir: str | None) -> tuple[list[Example], 
     train, _dev, _test = split_examples(examples, dev_size=d.dev_size, test_size=d.test_size,
                                         seed=d.seed, group_key=group)
     if d.rows == "train":
-        chosen = {ex.uid for ex in train}
-        rows = [ex for ex in examples if ex.uid in chosen]  # data-file order, not split order
+        # Split order, as a training recipe takes them: limit N annotates exactly the rows
+        # that data.train_size: N trains on.
+        rows = list(train)
     else:
         rows = list(examples)
     return rows[: d.limit] if d.limit else rows, train, loaded.n_read

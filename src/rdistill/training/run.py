@@ -262,7 +262,8 @@ def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None
         )
         # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
         trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(QuietProgressCallback)
+        if show_progress:  # --quiet: no bar at all
+            trainer.add_callback(QuietProgressCallback)
         has_ckpt = any(paths.checkpoints.glob("checkpoint-*"))
         train_out = trainer.train(resume_from_checkpoint=True if (resume and has_ckpt) else None)
         train_s = time.perf_counter() - t0
