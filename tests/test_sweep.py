@@ -147,7 +147,8 @@ def test_shipped_sweep_recipes_plan_at_cpu_scale(path):
 
 def test_there_are_sweep_recipes():
     names = {p.stem for p in SWEEP_RECIPES}
-    assert {"baselines", "alpha-beta", "lora-rank", "student-size"} <= names
+    assert {"baselines", "alpha-beta", "lora-rank", "student-size", "svamp-latent", "layer-selection",
+            "explanation-source"} <= names
 
 
 # ---- running ----

@@ -123,3 +123,24 @@ def test_format_list_is_validated():
     assert parse_formats("png, PDF") == ("png", "pdf")
     with pytest.raises(DataError, match="--format"):
         parse_formats("png,jpg")
+
+
+def test_sweep_of_open_answer_runs_is_ranked_by_answer_accuracy(tmp_path):
+    """Latent / math runs have answer_accuracy and no label accuracy: still a table, a Pareto
+    plot on training time with its axis named for what it shows, and a best variant."""
+    from rdistill.reporting.tables import best_variant, sweep_table
+
+    rows = [("no-cot", 0.10, 300), ("cot", 0.20, 310), ("latent", 0.25, 400), ("kd", 0.15, 500)]
+    (tmp_path / "results.json").write_text(json.dumps([
+        {"variant": name, "overrides": {"latent.mode": name}, "status": "done", "train_seconds": seconds,
+         "metrics": {"answer_accuracy": acc, "invalid_rate": 0.0, "n": 200, "label_accuracy": None}}
+        for name, acc, seconds in rows]))
+    sweep = load_sweep(tmp_path)
+    assert [v.variant for v in usable_variants(sweep)] == ["no-cot", "cot", "latent", "kd"]
+    assert pareto_optimal(usable_variants(sweep)) == {"no-cot", "cot", "latent"}
+    figure = sweep_figures(sweep).figures["pareto"]
+    assert figure.axes[0].get_ylabel() == "answer accuracy (0-1)"
+    assert best_variant(sweep)[0] == "latent"
+    table = sweep_table(sweep)
+    accuracy = table.headers.index("accuracy")
+    assert [row[accuracy] for row in table.rows] == ["10.0%", "20.0%", "25.0%", "15.0%"]

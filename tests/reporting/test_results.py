@@ -76,3 +76,14 @@ def test_sweep_entry_without_variant_name_is_an_error(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps([{"overrides": {}}]))
     with pytest.raises(DataError, match="entry 0"):
         load_sweep(tmp_path)
+
+
+def test_layer_similarity_written_by_a_latent_run(tmp_path, fakes):
+    pairs = [{"teacher_layer": 30, "student_layer": 15, "cosine": 0.9, "mse": 0.1}]
+    grid = {"student_layers": [1, 2], "teacher_layers": [1, 2, 3], "similarity": [[1, 0.5, 0.2], [0.4, 0.9, 0.6]],
+            "measure": "cosine", "tokens": 12, "pairs": pairs}
+    loaded = load_run(fakes.write_run(tmp_path / "a", layer_similarity=grid)).layer_similarity
+    assert loaded.student_layers == ["1", "2"] and loaded.similarity[1][1] == 0.9
+    # hidden sizes differ: no grid, only the per-pair numbers -> no heat map, no error
+    no_grid = {**grid, "similarity": None}
+    assert load_run(fakes.write_run(tmp_path / "b", layer_similarity=no_grid)).layer_similarity is None

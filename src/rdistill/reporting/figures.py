@@ -114,8 +114,15 @@ def _number(value: Any) -> float | None:
 
 
 def usable_variants(sweep: SweepResult) -> list[SweepVariant]:
-    """Variants with a label accuracy to plot; failed or pending ones have none."""
-    return [v for v in sweep.variants if v.metric("label_accuracy") is not None]
+    """Variants with an accuracy (label, else answer) to plot; failed or pending ones have none."""
+    return [v for v in sweep.variants if v.accuracy() is not None]
+
+
+def accuracy_label(variants: Sequence[SweepVariant]) -> str:
+    """The accuracy axis' name: what every variant reports, else plain "accuracy"."""
+    keys = {v.accuracy_key() for v in variants}
+    return {frozenset({"label_accuracy"}): "label accuracy",
+            frozenset({"answer_accuracy"}): "answer accuracy"}.get(frozenset(keys), "accuracy")
 
 
 def _co_varying(variants: Sequence[SweepVariant], key: str, other: str) -> bool:
@@ -188,14 +195,14 @@ def _degradation(variants: Sequence[SweepVariant]) -> Figure:
 
 
 def _efficiency(variants: Sequence[SweepVariant]) -> Figure:
-    points = [EfficiencyPoint(v.variant, v.metric("label_accuracy"),
+    points = [EfficiencyPoint(v.variant, v.accuracy(),
                               v.metric("params_total") / 1e6, v.metric("latency_ms_p50"))
               for v in variants
               if v.metric("params_total") is not None and v.metric("latency_ms_p50") is not None]
     if len(points) < 2:
         raise PlotSkipped("fewer than two variants have profile.json (params_total, "
                           "latency_ms_p50); run `rdistill profile` on them")
-    return plots_compare.efficiency(points)
+    return plots_compare.efficiency(points, accuracy_label=accuracy_label(variants))
 
 
 # Cost axis for the Pareto plot, best first: what a deployment pays, else what training paid.
@@ -220,7 +227,7 @@ def pareto_optimal(variants: Sequence[SweepVariant]) -> set[str]:
         key, _, _, costed = pareto_cost(variants)
     except PlotSkipped:
         return set()
-    front = pareto_front([(v.metric(key), v.metric("label_accuracy")) for v in costed],
+    front = pareto_front([(v.metric(key), v.accuracy()) for v in costed],
                          maximize=(False, True))
     return {costed[i].variant for i in front}
 
@@ -229,19 +236,19 @@ def _pareto(variants: Sequence[SweepVariant]) -> Figure:
     key, scale, label, costed = pareto_cost(variants)
     return plots_compare.pareto_frontier(
         [v.variant for v in costed], [v.metric(key) * scale for v in costed],
-        [v.metric("label_accuracy") for v in costed], label)
+        [v.accuracy() for v in costed], label, accuracy_label=accuracy_label(costed))
 
 
 def _radar(variants: Sequence[SweepVariant]) -> Figure:
     # Most accurate first: when there are too many to draw, the best ones are kept.
-    ranked = sorted(variants, key=lambda v: -v.metric("label_accuracy"))
+    ranked = sorted(variants, key=lambda v: -v.accuracy())
     return plots_compare.radar({v.variant: plots_compare.radar_values(v.metrics) for v in ranked})
 
 
 def sweep_figures(sweep: SweepResult, show_progress: bool = False) -> FigureSet:
     variants = usable_variants(sweep)
     if not variants:
-        return FigureSet(skipped={"sweep": "no variant has a label_accuracy yet"})
+        return FigureSet(skipped={"sweep": "no variant has a label or answer accuracy yet"})
     builders: dict[str, Callable[[], Figure]] = {
         "alpha_sensitivity": lambda: _alpha(variants),
         "lora_rank": lambda: _lora_rank(variants),

@@ -79,7 +79,7 @@ def render_markdown(result: RunResult | SweepResult, figures: FigureSet | None =
                  f"Run folder: {md_escape(str(result.path))}", "",
                  *_run_sections(result, "##", figures)]
         return "\n".join(lines).rstrip() + "\n"
-    usable = len([v for v in result.variants if v.metric("label_accuracy") is not None])
+    usable = len([v for v in result.variants if v.accuracy() is not None])
     lines = [f"# rdistill sweep report: {md_escape(result.name)}", "",
              f"Sweep folder: {md_escape(str(result.path))}; {usable} of {len(result.variants)} "
              "variants evaluated.", "", "## Variants", "", md_table(tables.sweep_table(result)), ""]

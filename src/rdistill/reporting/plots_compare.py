@@ -28,6 +28,7 @@ from rdistill.reporting.style import (
 # Metrics shown in comparisons, in this order; all are fractions in [0, 1].
 METRIC_NAMES = {
     "label_accuracy": "label accuracy",
+    "answer_accuracy": "answer accuracy",
     "macro_f1": "macro-F1",
     "rouge_l": "ROUGE-L F1",
     "bertscore_f1": "BERTScore F1",
@@ -185,7 +186,7 @@ class EfficiencyPoint:
 
 
 @styled
-def efficiency(points: Sequence[EfficiencyPoint]) -> Figure:
+def efficiency(points: Sequence[EfficiencyPoint], accuracy_label: str = "label accuracy") -> Figure:
     """Accuracy against latency, each marker's area proportional to the parameter count."""
     if len(points) < 2:
         raise PlotSkipped("fewer than two variants have accuracy, params_total and latency")
@@ -201,7 +202,7 @@ def efficiency(points: Sequence[EfficiencyPoint]) -> Figure:
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.set_xlabel("latency per example, median (ms, log scale)")
-    ax.set_ylabel("label accuracy (0-1)")
+    ax.set_ylabel(f"{accuracy_label} (0-1)")
     ax.set_title("Efficiency: accuracy, latency and size")
     ax.legend(frameon=False, labelspacing=1.5, borderpad=1.0, loc="best")
     ax.margins(0.15)
@@ -212,7 +213,7 @@ def efficiency(points: Sequence[EfficiencyPoint]) -> Figure:
 
 @styled
 def pareto_frontier(names: Sequence[str], costs: Sequence[float], accuracies: Sequence[float],
-                    cost_label: str, *, log_x: bool = True) -> Figure:
+                    cost_label: str, *, log_x: bool = True, accuracy_label: str = "label accuracy") -> Figure:
     """Accuracy against a cost; the non-dominated variants (lower cost, higher accuracy)
     are ringed, joined by the frontier and named. Artists: gid ``all`` and ``front``."""
     if len(names) < 2:
@@ -233,7 +234,7 @@ def pareto_frontier(names: Sequence[str], costs: Sequence[float], accuracies: Se
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis)
     ax.set_xlabel(cost_label)
-    ax.set_ylabel("label accuracy (0-1)")
+    ax.set_ylabel(f"{accuracy_label} (0-1)")
     ax.set_title(f"Pareto frontier ({len(front)} of {len(names)} variants optimal)")
     ax.legend(frameon=False, loc="lower right")
     ax.margins(0.12)
@@ -242,7 +243,7 @@ def pareto_frontier(names: Sequence[str], costs: Sequence[float], accuracies: Se
     return figure
 
 
-RADAR_METRICS = ("label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu",
+RADAR_METRICS = ("label_accuracy", "answer_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu",
                  "calibration", "teacher_label_agreement")
 
 

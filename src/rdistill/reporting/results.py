@@ -37,6 +37,7 @@ _EVAL = Path("eval") / "metrics.json"
 _PREDICTIONS = Path("eval") / "metrics.predictions.jsonl"
 _PROFILE = "profile.json"
 _LAYER_SIMILARITY = "layer_similarity.json"
+ACCURACY_KEYS = ("label_accuracy", "answer_accuracy")
 _SWEEP_RESULTS = "results.json"
 
 
@@ -93,6 +94,15 @@ class SweepVariant:
         if dotted_key in self.overrides:
             return self.overrides[dotted_key]
         return self.run.config_value(dotted_key) if self.run is not None else None
+
+    def accuracy_key(self) -> str | None:
+        """``label_accuracy`` (closed label sets), else ``answer_accuracy`` (open answers, latent runs)."""
+        return next((key for key in ACCURACY_KEYS if self.metric(key) is not None), None)
+
+    def accuracy(self) -> float | None:
+        """The variant's headline accuracy (see :meth:`accuracy_key`)."""
+        key = self.accuracy_key()
+        return None if key is None else self.metric(key)
 
     def metric(self, key: str) -> float | None:
         """A numeric result: the flat eval metrics, else the run's profile, else None."""
@@ -154,6 +164,8 @@ def _layer_similarity(path: Path) -> LayerSimilarity | None:
     if raw is None:
         return None
     matrix = raw.get("similarity")
+    if matrix is None and "pairs" in raw:
+        return None  # written by a latent run whose hidden sizes differ: per-pair numbers only
     students, teachers = raw.get("student_layers"), raw.get("teacher_layers")
     if (not isinstance(matrix, list) or not isinstance(students, list)
             or not isinstance(teachers, list) or len(matrix) != len(students)

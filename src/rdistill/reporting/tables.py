@@ -16,7 +16,7 @@ from rdistill.reporting.results import RunResult, SweepResult
 MISSING = "–"
 
 # Fractions people read as percentages; every other score stays a 0-1 number.
-_PERCENT_KEYS = {"label_accuracy", "invalid_rate", "teacher_label_agreement", "lexical_coverage"}
+_PERCENT_KEYS = {"label_accuracy", "answer_accuracy", "invalid_rate", "teacher_label_agreement", "lexical_coverage"}
 
 HEADLINE = (
     ("label_accuracy", "label accuracy"),
@@ -165,7 +165,9 @@ def sweep_table(sweep: SweepResult) -> Table:
             v.variant,
             v.status or MISSING,
             ", ".join(f"{k}={fmt_setting(val)}" for k, val in v.overrides.items()) or MISSING,
-            *(fmt_metric(key, v.metric(key)) for key, _ in _SWEEP_COLUMNS),
+            # accuracy: the label accuracy, or the answer accuracy of open-answer / latent runs
+            fmt_metric("label_accuracy", v.accuracy()),
+            *(fmt_metric(key, v.metric(key)) for key, _ in _SWEEP_COLUMNS[1:]),
             MISSING if seconds is None else f"{seconds / 60:.1f}",
             MISSING if params is None else f"{params / 1e6:,.1f}",
             MISSING if latency is None else f"{latency:,.1f}",
@@ -181,7 +183,7 @@ def best_variant(sweep: SweepResult) -> tuple[str | None, RunResult | None]:
     variants = usable_variants(sweep)
     if not variants:
         return None, None
-    best = max(variants, key=lambda v: v.metric("label_accuracy"))
+    best = max(variants, key=lambda v: v.accuracy())
     return best.variant, best.run
 
 
