@@ -106,3 +106,59 @@ def test_cache_for_other_data_is_refused(tmp_path, tiny_causal_dir, examples, la
 
     with pytest.raises(DataError, match="data fingerprint differs"):
         build_trainer(cfg, tmp_path / "run", examples)
+
+
+def test_gradient_clipping_covers_the_projection(tmp_path, tiny_causal_dir, tiny_other_dir, examples,
+                                                 latent_config):
+    cfg = load_config(None, raw=latent_config(tiny_causal_dir, tiny_other_dir, tmp_path / "cache",
+                                              teacher_source="online"))
+    trainer = build_trainer(cfg, tmp_path / "run", examples)
+    assert trainer.projection is not None
+    trainer.args.max_grad_norm = 1e-3
+    batch = trainer._prepare_inputs(trainer.data_collator([trainer.train_dataset[i] for i in range(4)]))
+    trainer.compute_loss(trainer.model, batch).backward()
+    grads = [p.grad for p in [*trainer.model.parameters(), *trainer.projection.parameters()] if p.grad is not None]
+    before = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    assert before > 1e-2
+    trainer._clip_grad_norm(trainer.model)
+    after = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    assert after == pytest.approx(1e-3, rel=1e-2)
+
+
+
+def test_interrupted_latent_training_resumes_from_its_last_checkpoint(tmp_path, tiny_causal_dir, tiny_other_dir,
+                                                                      examples, latent_config, monkeypatch):
+    from rdistill.latent.trainer import LatentTrainer
+
+    raw = latent_config(tiny_causal_dir, tiny_other_dir, tmp_path / "cache")
+    raw["training"].update(max_steps=4, save_steps=2)
+    cfg = load_config(None, raw=raw)
+    extract_cache(cfg, examples=examples)
+    calls = []
+    real_step = LatentTrainer.training_step
+
+    def crash_at_third(self, *args, **kwargs):
+        calls.append(self.state.global_step)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the machine going down after checkpoint-2
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(LatentTrainer, "training_step", crash_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        train_latent(cfg, tmp_path / "run", examples=examples)
+    checkpoint = tmp_path / "run" / "checkpoints" / "checkpoint-2"
+    assert (checkpoint / PROJECTION_FILE).is_file() and not (tmp_path / "run" / "summary.json").exists()
+    steps_after = []
+
+    def count(self, *args, **kwargs):
+        steps_after.append(self.state.global_step)
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(LatentTrainer, "training_step", count)
+    resumed_from = []
+    real_load = LatentTrainer._load_from_checkpoint
+    monkeypatch.setattr(LatentTrainer, "_load_from_checkpoint",
+                        lambda self, path, model=None: (resumed_from.append(path), real_load(self, path, model)))
+    summary = train_latent(cfg, tmp_path / "run", examples=examples, resume=True)
+    assert summary["global_step"] == 4 and resumed_from and resumed_from[0].endswith("checkpoint-2")
+    assert steps_after == [2, 3]  # only the two steps not yet done

@@ -62,14 +62,20 @@ class LatentTrainer(Trainer):
         self._terms: dict[str, list[float]] = defaultdict(list)
 
     # ---- optimisation and saving of the projection (owned here, not by the model) ----
-    # Its own param group: same learning rate and schedule, no weight decay. The Trainer's
-    # gradient clipping covers the model's parameters only, not this group.
+    # Its own param group: same learning rate and schedule, no weight decay; gradient
+    # clipping takes the norm over the model's and the projection's gradients together.
     def create_optimizer(self, *args, **kwargs):
         optimizer = super().create_optimizer(*args, **kwargs)
         if self.projection is not None and not getattr(self, "_projection_in_optimizer", False):
             optimizer.add_param_group({"params": list(self.projection.parameters()), "weight_decay": 0.0})
             self._projection_in_optimizer = True
         return optimizer
+
+    def _clip_grad_norm(self, model):
+        if self.projection is None:
+            return super()._clip_grad_norm(model)
+        params = [*model.parameters(), *self.projection.parameters()]
+        return self.accelerator.clip_grad_norm_(params, self.args.max_grad_norm)
 
     def _save(self, output_dir: str | None = None, state_dict=None):
         super()._save(output_dir, state_dict)
