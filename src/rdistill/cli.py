@@ -100,6 +100,8 @@ def cmd_eval(args) -> int:
     from rdistill.evaluation.seeds import aggregate
     from rdistill.evaluation.student_eval import evaluate_run_dir
     from rdistill.io import write_json_atomic
+    from rdistill.latent.run import evaluate_latent_run
+    from rdistill.runs import is_latent_run
 
     output = Path(args.output)
     several = len(args.run_dirs) > 1
@@ -107,8 +109,11 @@ def cmd_eval(args) -> int:
     for run_dir in args.run_dirs:
         # Several runs (seeds of one recipe): each gets its own file next to the summary.
         out = output.with_name(f"{output.stem}.{Path(run_dir).name}.json") if several else output
-        if _is_latent_run(run_dir):
-            metrics = _eval_latent(args, run_dir, out)
+        if is_latent_run(run_dir):
+            if args.teacher_file:
+                raise DataError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
+            metrics = evaluate_latent_run(run_dir, data_dir=args.data_dir, data_file=args.data_file, limit=args.limit,
+                                          skip_invalid=args.skip_invalid, output=out, show_progress=not args.quiet)
         else:
             metrics = evaluate_run_dir(run_dir, args.data_file, str(out), limit=args.limit,
                                        skip_invalid=args.skip_invalid, teacher_files=args.teacher_file,
@@ -122,33 +127,6 @@ def cmd_eval(args) -> int:
         print(_headline_seeds(summary))
     print(f"metrics: {output.resolve()}")
     return 0
-
-
-def _is_latent_run(run_dir: str) -> bool:
-    from rdistill.runs import RunPaths
-
-    meta = RunPaths(Path(run_dir)).student / "rdistill.json"
-    return meta.is_file() and json.loads(meta.read_text()).get("format") == "latent"
-
-
-def _eval_latent(args, run_dir: str, out: Path) -> dict:
-    """A latent run writes its answers (and is compared with its teacher): rdistill.latent.evaluate."""
-    from rdistill.config import load_config
-    from rdistill.data.registry import load_dataset_file
-    from rdistill.latent.run import evaluate_latent_run
-    from rdistill.runs import RunPaths
-
-    if args.teacher_file:
-        raise DataError("--teacher-file is for rationale runs; a latent run is compared with its own teacher")
-    test = None
-    if args.data_file:
-        cfg = load_config(RunPaths(Path(run_dir)).config)
-        test = load_dataset_file(cfg.data.dataset, Path(args.data_file), skip_invalid=args.skip_invalid).examples
-        test = test[: args.limit] if args.limit else test
-    elif args.limit:
-        raise DataError("--limit goes with --data-file; the run's own split uses its evaluation.limit")
-    return evaluate_latent_run(run_dir, data_dir=args.data_dir, test=test, output=out,
-                               show_progress=not args.quiet)
 
 
 def _headline_seeds(summary: dict) -> str:

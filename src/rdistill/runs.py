@@ -90,6 +90,12 @@ def save_student(model, tokenizer, paths: RunPaths, cfg: RunConfig, kind: str,
     })
 
 
+def is_latent_run(run_dir: str | Path) -> bool:
+    """A run trained by ``train_latent``: it writes ``<reasoning>\nAnswer: <answer>`` to a plain prompt."""
+    meta = RunPaths(Path(run_dir)).student / "rdistill.json"
+    return meta.is_file() and json.loads(meta.read_text()).get("format") == "latent"
+
+
 def load_student(run_dir: str | Path, dtype: torch.dtype = torch.float32):
     """``(model, tokenizer, kind, cfg)`` of a trained run, ready for prediction."""
     from peft import PeftModel

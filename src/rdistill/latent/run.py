@@ -19,11 +19,12 @@ from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, config_hash, dump_config
 from rdistill.data.example import Example
+from rdistill.data.registry import load_dataset_file
 from rdistill.errors import ConfigError
 from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.latent.cache import LatentCache
 from rdistill.latent.compat import check_pair, same_vocabulary
-from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.latent.dataset import LatentCollator, LatentRows, encode_examples
 from rdistill.latent.evaluate import answer_metrics, layer_similarity, predict_answers
 from rdistill.latent.extract import extract
@@ -151,11 +152,13 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
 
 
 def evaluate_latent_run(run_dir: str | Path, *, data_dir: str | None = None, test: list[Example] | None = None,
+                        data_file: str | Path | None = None, limit: int | None = None, skip_invalid: bool = False,
                         output: str | Path | None = None, show_progress: bool = False) -> dict:
     """Answers on the held-out rows -> ``RUN/eval/metrics.json`` (+ predictions); with a teacher,
     layer similarity -> ``RUN/layer_similarity.json`` (see :mod:`rdistill.latent.evaluate`).
 
-    ``test``: the rows to evaluate; default the run's test split (``evaluation.limit`` rows).
+    Rows: ``test``, else the first ``limit`` rows of ``data_file`` (read by the run's loader),
+    else the run's test split (``evaluation.limit`` rows).
     ``output``: the metrics file (default ``RUN/eval/metrics.json``); layer similarity goes next
     to it as ``<stem>.layer_similarity.json`` when ``output`` is given.
     """
@@ -164,7 +167,11 @@ def evaluate_latent_run(run_dir: str | Path, *, data_dir: str | None = None, tes
     paths = RunPaths(Path(run_dir))
     model, tokenizer, _kind, cfg = load_student(run_dir)
     lat = _latent(cfg)
-    if test is None:
+    if test is None and data_file is not None:
+        test = load_dataset_file(cfg.data.dataset, Path(data_file), skip_invalid=skip_invalid).examples[:limit]
+    elif test is None:
+        if limit is not None:
+            raise ConfigError("a row limit goes with a data file; the run's own split uses evaluation.limit")
         test = prepare_splits(cfg, data_dir).test[: cfg.evaluation.limit]
     records = predict_answers(model, tokenizer, test, cfg.data.dataset, max_prompt_tokens=lat.max_prompt_tokens,
                               max_new_tokens=cfg.generation.max_new_tokens,
@@ -222,7 +229,7 @@ def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None
                                      else trainer.model)
     del trainer  # the evaluation reloads the saved student (merged) and, for similarity, the teacher
     metrics = None
-    if examples_given is False or test_examples is not None:
+    if not examples_given or test_examples is not None:
         metrics = evaluate_latent_run(out, data_dir=data_dir, test=test_examples, show_progress=show_progress)
     summary = {"name": cfg.name, "mode": cfg.latent.mode, "global_step": result.global_step,
                "train_loss": result.training_loss, "train_seconds": round(train_s, 1),
