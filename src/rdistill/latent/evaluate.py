@@ -71,7 +71,9 @@ def predict_answers(model, tokenizer, examples: Sequence[Example], task: str, *,
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         generated = greedy_decode(model, [prompts[i] for i in chunk], max_new_tokens=max_new_tokens,
-                                  stop_ids={tokenizer.eos_token_id}, pad_id=tokenizer.pad_token_id)
+                                  stop_ids={tokenizer.eos_token_id},
+                                  pad_id=tokenizer.eos_token_id if tokenizer.pad_token_id is None
+                                  else tokenizer.pad_token_id)
         for i, (tokens, _) in zip(chunk, generated):
             outputs[i] = tokenizer.decode(tokens, skip_special_tokens=True)
         bar.update(len(chunk))
