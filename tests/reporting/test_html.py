@@ -110,7 +110,7 @@ def test_sweep_report_has_the_variant_table_and_the_best_run(sweep_dir):
     assert name == "a1.0-r32"
     html = render_html(sweep, sweep_figures(sweep), run_figures(best_run))
     text = " ".join(parse(html).text)
-    assert "Best variant by label accuracy: a1.0-r32" in text
+    assert "Best variant by accuracy: a1.0-r32" in text
     assert "broken" in text and "failed" in text            # failed variants are listed
     assert "8 of 9 variants evaluated" not in text and "9 of 10 variants evaluated" in text
     assert html.count('id="examples"') == 1

@@ -50,6 +50,6 @@ def test_sweep_summary_lists_variants_and_the_best_run(sweep_dir):
     assert "9 of 10 variants evaluated" in text
     assert "| a1\\.0-r32 |" not in text and "| a1.0-r32 | ok |" in text
     assert "| broken | failed |" in text
-    assert "## Best variant by label accuracy: a1.0-r32" in text
+    assert "## Best variant by accuracy: a1.0-r32" in text
     row = next(line for line in text.splitlines() if line.startswith("| tiny |"))
     assert row.rstrip().endswith("| yes |")  # Pareto-optimal: the cheapest variant

@@ -143,7 +143,7 @@ def render_html(result: RunResult | SweepResult, figures: FigureSet,
     if isinstance(result, SweepResult):
         sweep = _sweep_context(result, figures)
         best, best_run = tables.best_variant(result)
-        runs = ([run_context(best_run, f"Best variant by label accuracy: {best}",
+        runs = ([run_context(best_run, f"Best variant by accuracy: {best}",
                              best_run_figures or FigureSet())]
                 if best_run is not None else [])
         kind = "sweep"

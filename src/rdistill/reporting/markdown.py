@@ -88,6 +88,6 @@ def render_markdown(result: RunResult | SweepResult, figures: FigureSet | None =
         lines += ["## Sweep figures (in the HTML report)", "", *figure_lines, ""]
     best, best_run = tables.best_variant(result)
     if best_run is not None:
-        lines += [f"## Best variant by label accuracy: {md_escape(best)}", "",
+        lines += [f"## Best variant by accuracy: {md_escape(best)}", "",
                   *_run_sections(best_run, "###", best_run_figures)]
     return "\n".join(lines).rstrip() + "\n"

@@ -20,6 +20,7 @@ _PERCENT_KEYS = {"label_accuracy", "answer_accuracy", "invalid_rate", "teacher_l
 
 HEADLINE = (
     ("label_accuracy", "label accuracy"),
+    ("answer_accuracy", "answer accuracy (open answers)"),
     ("macro_f1", "macro-F1"),
     ("rouge_l", "ROUGE-L F1 (vs human)"),
     ("bertscore_f1", "BERTScore F1 (vs human)"),
@@ -190,8 +191,11 @@ def best_variant(sweep: SweepResult) -> tuple[str | None, RunResult | None]:
 def key_settings(config: Mapping) -> list[tuple[str, str]]:
     """The handful of settings a reader of a paper needs, from the resolved config."""
     wanted = ("model.name", "finetune.mode", "finetune.r", "loss.alpha", "loss.beta",
-              "loss.output_order", "data.dataset", "data.explanation_source", "data.train_size",
+              "loss.output_order", "latent.mode", "latent.target", "latent.teacher", "latent.alpha",
+              "latent.loss", "data.dataset", "data.explanation_source", "data.train_size",
               "training.epochs", "training.batch_size", "training.lr", "seed")
+    if isinstance(config.get("latent"), Mapping):  # a latent run weighs its losses with latent.alpha
+        wanted = tuple(k for k in wanted if not k.startswith("loss."))
     out = []
     for dotted in wanted:
         node: Any = config
