@@ -234,8 +234,10 @@ def test_cli_failed_variant_is_recorded_and_the_sweep_goes_on(toy_recipe, tiny_c
     code = main(["--quiet", "sweep", str(toy_recipe()), "--grid", f"model.name={missing},{tiny_causal_dir}",
                  "--output-dir", str(out)])
     assert code == 1  # some variants failed
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "failed" in printed and "done" in printed and "results.csv" in printed
+    assert "%|" not in captured.err  # --quiet: no bar from any variant's training or evaluation
     failed, done = _results(out)
     assert failed["status"] == "failed" and "ModelError" in failed["error"] and "no-such-model" in failed["error"]
     assert failed["metrics"] == {} and not (out / failed["run_dir"] / "summary.json").exists()

@@ -25,7 +25,9 @@ def test_extract_then_train_from_the_cli(tmp_path, tiny_causal_dir, esnli_file, 
     raw["training"]["max_steps"] = 2
     config = _write(tmp_path, raw)
     assert main(["--quiet", "extract", str(config)]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "%|" not in captured.err  # --quiet: no extraction bar
     assert "10 examples" in out and "kB/example" in out and "top-k" in out
     manifest = json.loads((tmp_path / "cache" / "manifest.json").read_text())
     assert manifest["complete"] and manifest["data"]["n_examples"] == 10
