@@ -27,7 +27,11 @@ class Example:
     ``label`` is the gold label as a word of the task's label set
     (e-SNLI: ``entailment``/``neutral``/``contradiction``); ``explanations`` are
     the human reference explanations (may be empty); ``rationales`` the teacher ones.
-    ``source`` is "file:row" so that any later error can point back at the input.
+    ``steps`` are the reasoning steps in order, for tasks whose reasoning is a list
+    (GSM8K calculator steps, a ProsQA path, multiplication partial products): a
+    continuous-thought curriculum replaces them one by one. Empty when the
+    reasoning is free text. ``source`` is "file:row" so that any later error can
+    point back at the input.
     """
 
     uid: str
@@ -35,5 +39,6 @@ class Example:
     label: str
     explanations: tuple[str, ...] = ()
     rationales: tuple[TeacherRationale, ...] = ()
+    steps: tuple[str, ...] = ()
     source: str = ""
     meta: dict[str, str] = field(default_factory=dict)
