@@ -11,7 +11,7 @@
    the batched time is the mean of its two passes. ``identical_share`` is the
    share of explanations that are the same text both ways (padding can flip a
    near-tie in greedy decoding). Batched rows leave the batch as they stop
-   (``rdistill.decoding``); the single loop is ``model.generate`` per row.
+   (``rdistill.prediction.decoding``); the single loop is ``model.generate`` per row.
 3. ``prefill``: the forward pass over the same prompts alone (no decoding),
    batched and one at a time. Both loops pay it, so ``single_seconds /
    batched_prefill_seconds`` bounds the speed-up even if batched decoding cost
@@ -34,8 +34,8 @@ import torch
 from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student, judge_settings
 from rdistill.io import write_json_atomic
-from rdistill.prediction import load_predictor
-from rdistill.training.run import prepare_splits
+from rdistill.prediction.labels import load_predictor
+from rdistill.methods.rationale.pipeline import prepare_splits
 
 log = logging.getLogger("bench.eval_generation")
 

@@ -65,7 +65,7 @@ def worker(args) -> None:
     import torch
 
     from rdistill.config import load_config
-    from rdistill.latent.run import build_trainer, extract_cache
+    from rdistill.methods.latent.run import build_trainer, extract_cache
 
     torch.set_num_threads(args.threads) if args.threads else None
     work = Path(args.workdir)

@@ -46,13 +46,13 @@ import transformers
 
 from rdistill.config import load_config
 from rdistill.data.esnli import LABELS, load_esnli
-from rdistill.data.registry import resolve_data_path
-from rdistill.formatting import TaskFormat
+from rdistill.data.paths import resolve_data_path
+from rdistill.tasks.layout import TaskFormat
 from rdistill.io import write_json_atomic
 from rdistill.losses import IGNORE_INDEX, rationale_loss
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
-from rdistill.training.collator import RationaleCollator
-from rdistill.training.dataset import encode_examples
+from rdistill.methods.rationale.collator import RationaleCollator
+from rdistill.methods.rationale.dataset import encode_examples
 from rdistill.training.trainer import sparse_causal_token_losses
 
 log = logging.getLogger("bench.train_step")

@@ -113,7 +113,7 @@ def test_eval_of_seeds_with_judge_and_teacher_file(toy_yaml, esnli_file, tiny_en
         # The judge trained on the run's training rows and scored the held-out ones.
         assert 0.0 <= trained["faithfulness"] <= 1.0 and trained["judge_ceiling"] is not None
     teacher = tmp_path / "teacher.jsonl"
-    from rdistill.data.registry import load_dataset_file
+    from rdistill.tasks.registry import load_dataset_file
 
     uids = [ex.uid for ex in load_dataset_file("esnli", esnli_file).examples[:3]]
     teacher.write_text("".join(json.dumps({"uid": uid, "rationale": "a dog is an animal",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rdistill.config import load_config
-from rdistill.data.registry import DATA_DIR_ENV, resolve_data_path
-from rdistill.data.tasks import get_task
+from rdistill.methods.registry import load_recipe
+from rdistill.data.paths import DATA_DIR_ENV, resolve_data_path
+from rdistill.tasks.registry import get_task
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
@@ -19,7 +19,7 @@ CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 def test_config_data_files_exist(path: Path) -> None:
     if not os.environ.get(DATA_DIR_ENV):
         pytest.skip(f"{DATA_DIR_ENV} is not set")
-    data = load_config(path).data
+    data = load_recipe(path).data
     if data.train_file.startswith("hub:"):
         pytest.skip("Hub data set")
     resolve_data_path(data.train_file, None)

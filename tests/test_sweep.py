@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rdistill.methods.registry import load_recipe
 from rdistill.cli import main
-from rdistill.config import load_config
 from rdistill.errors import ConfigError
 from rdistill.sweep import (
     parse_grid,
@@ -89,7 +89,7 @@ def test_sweep_block_bad_keys_reported_with_the_file(toy_recipe):
     path = toy_recipe({"grid": {"loss.alhpa": [1], "loss.beta": []},
                        "variants": {"bad name!": {"finetune.rank": 4}}})
     with pytest.raises(ConfigError) as e:
-        load_config(path)
+        load_recipe(path)
     msg = str(e.value)
     assert str(path) in msg and "sweep.grid" in msg and "sweep.variants" in msg
     assert "'loss.alhpa' is not a config key" in msg and "'loss.beta' has no values" in msg
@@ -158,7 +158,7 @@ def _results(sweep_dir):
 
 
 def test_run_writes_results_skips_finished_and_resumes_partial(toy_recipe, tmp_path, monkeypatch):
-    from rdistill.training import run as training_run
+    from rdistill.methods.rationale import pipeline as training_run
 
     plan = plan_sweep(toy_recipe(), ["loss.beta=0,1"])
     out = tmp_path / "sweep"
@@ -183,13 +183,13 @@ def test_run_writes_results_skips_finished_and_resumes_partial(toy_recipe, tmp_p
 
     # Second invocation: both finished -> nothing trains; one summary removed -> that one resumes.
     calls = []
-    real_train = training_run.train
+    real_train = training_run.train_rationale
 
-    def recording_train(cfg, output_dir, **kwargs):
-        calls.append((Path(output_dir).name, kwargs["resume"]))
-        return real_train(cfg, output_dir, **kwargs)
+    def recording_train(cfg, folder, request):
+        calls.append((folder.root.name, request.resume))
+        return real_train(cfg, folder, request)
 
-    monkeypatch.setattr(training_run, "train", recording_train)
+    monkeypatch.setattr(training_run, "train_rationale", recording_train)
     assert [r["status"] for r in run_sweep(plan, out, show_progress=False)] == ["cached", "cached"]
     assert calls == []
     (out / "runs" / "loss.beta=1" / "summary.json").unlink()

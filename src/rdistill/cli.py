@@ -51,57 +51,28 @@ def _headline(metrics: dict) -> str:
 
 
 def cmd_train(args) -> int:
-    from rdistill.config import dump_config, load_config
+    from rdistill.config import dump_config
+    from rdistill.methods.base import TrainRequest
+    from rdistill.methods.registry import load_recipe, train_recipe
 
-    cfg = load_config(args.config, args.set)
+    cfg = load_recipe(args.config, args.set)
     if args.dry_run:
         sys.stdout.write(dump_config(cfg))
         return 0
     out = args.output_dir or os.path.join("runs", cfg.name)
-    if cfg.latent is not None:
-        from rdistill.latent.run import train_latent
-
-        summary = train_latent(cfg, out, data_dir=args.data_dir, resume=args.resume, show_progress=not args.quiet)
-        print(f"{summary['mode']}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}"
-              f" | {_headline(summary['eval'])}")
-        print(f"run folder: {Path(out).resolve()}")
-        return 0
-    from rdistill.training.run import train
-
-    metrics = train(cfg, out, data_dir=args.data_dir, resume=args.resume, show_progress=not args.quiet)
-    print(_headline(metrics))
+    summary = train_recipe(cfg, out, TrainRequest(data_dir=args.data_dir, resume=args.resume,
+                                                  show_progress=not args.quiet))
+    print(f"{cfg.method}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}"
+          + (f" | {_headline(summary['eval'])}" if summary.get("eval") else ""))
     print(f"run folder: {Path(out).resolve()}")
     return 0
 
 
-def _read_inputs(path: str) -> list:
-    """Premise/hypothesis pairs, or math ``question``s (+ ``options``), from a JSON-lines file (``label`` optional)."""
-    from rdistill.data.example import Example
-    from rdistill.io import iter_jsonl
-
-    examples = []
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"input file '{p}' does not exist")
-    for line_no, row in iter_jsonl(p):
-        if not isinstance(row, dict):
-            raise DataError(f"{p} line {line_no}: expected a JSON object")
-        keys = ("question",) if "question" in row else ("premise", "hypothesis")
-        for key in keys:
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise DataError(f"{p} line {line_no}: field '{key}' is missing or empty")
-        fields = {key: row[key] for key in (*keys, "options") if isinstance(row.get(key), str)}
-        examples.append(Example(uid=str(row.get("uid", line_no)), label=str(row.get("label", "")),
-                                fields=fields))
-    return examples
-
-
 def cmd_eval(args) -> int:
     from rdistill.evaluation.seeds import aggregate
-    from rdistill.evaluation.student_eval import evaluate_run_dir
     from rdistill.io import write_json_atomic
-    from rdistill.latent.run import evaluate_latent_run
-    from rdistill.runs import is_latent_run
+    from rdistill.methods.base import EvalRequest
+    from rdistill.methods.registry import evaluate_run
 
     output = Path(args.output)
     several = len(args.run_dirs) > 1
@@ -109,16 +80,10 @@ def cmd_eval(args) -> int:
     for run_dir in args.run_dirs:
         # Several runs (seeds of one recipe): each gets its own file next to the summary.
         out = output.with_name(f"{output.stem}.{Path(run_dir).name}.json") if several else output
-        if is_latent_run(run_dir):
-            if args.teacher_file:
-                raise DataError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
-            metrics = evaluate_latent_run(run_dir, data_dir=args.data_dir, data_file=args.data_file, limit=args.limit,
-                                          skip_invalid=args.skip_invalid, output=out, show_progress=not args.quiet)
-        else:
-            metrics = evaluate_run_dir(run_dir, args.data_file, str(out), limit=args.limit,
-                                       skip_invalid=args.skip_invalid, teacher_files=args.teacher_file,
-                                       data_dir=args.data_dir, judge=not args.no_judge,
-                                       show_progress=not args.quiet)
+        metrics = evaluate_run(run_dir, EvalRequest(
+            output=str(out), data_file=args.data_file, limit=args.limit, skip_invalid=args.skip_invalid,
+            teacher_files=tuple(args.teacher_file), data_dir=args.data_dir, judge=not args.no_judge,
+            show_progress=not args.quiet))
         results[str(out)] = metrics
         print(f"{run_dir}: {_headline(metrics)}")
     if several:
@@ -140,9 +105,10 @@ def _headline_seeds(summary: dict) -> str:
 
 def cmd_predict(args) -> int:
     from rdistill.data.example import Example
+    from rdistill.data.inputs import read_prediction_inputs
 
     if args.input:
-        examples = _read_inputs(args.input)
+        examples = read_prediction_inputs(args.input)
     elif args.question:
         examples = [Example(uid="1", label="", fields={"question": args.question})]
     elif args.premise and args.hypothesis:
@@ -150,14 +116,15 @@ def cmd_predict(args) -> int:
                                                       "hypothesis": args.hypothesis})]
     else:
         raise DataError("give --premise and --hypothesis (or --question for math runs), or --input FILE.jsonl")
-    from rdistill.prediction import load_predictor
+    from rdistill.methods.registry import run_predictor
 
-    predictor, _ = load_predictor(args.run_dir, show_progress=not (args.quiet or not args.input))
+    predictor, _ = run_predictor(args.run_dir, show_progress=not (args.quiet or not args.input))
     for rec in predictor.predict(examples):
-        if "label_probs" not in rec:  # math: a generated answer, no label probabilities
-            fields = ("uid", "pred_label", "pred_explanation", "generated")
-            print(json.dumps({k: rec[k] for k in fields}) if args.json
-                  else f"{rec['uid']}\t{rec['pred_label']}\t{rec['generated']!r}")
+        if "label_probs" not in rec:  # a written answer (math, latent runs): no label probabilities
+            text = rec.get("generated", rec.get("output"))
+            print(json.dumps({"uid": rec["uid"], "pred_label": rec["pred_label"],
+                              "pred_explanation": rec["pred_explanation"], "generated": text})
+                  if args.json else f"{rec['uid']}\t{rec['pred_label']}\t{text!r}")
             continue
         conf = rec["label_probs"][rec["pred_label"]]
         if args.json:
@@ -170,10 +137,10 @@ def cmd_predict(args) -> int:
 
 def cmd_profile(args) -> int:
     from rdistill.io import write_json_atomic
-    from rdistill.profiling import profile_target
-    from rdistill.runs import RunPaths
+    from rdistill.methods.profile import profile_target
+    from rdistill.training.run_folder import RunFolder
 
-    is_run = (RunPaths(Path(args.target)).student / "rdistill.json").is_file()
+    is_run = RunFolder(Path(args.target)).student_meta.is_file()
     if args.output is None and not is_run:
         raise DataError("--output is required when profiling a model rather than a run folder")
     output = args.output or str(Path(args.target) / "profile.json")
@@ -212,9 +179,12 @@ def cmd_compare(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from rdistill.runs import export_merged
+    from rdistill.methods.registry import open_run
+    from rdistill.training.run_folder import export_merged, load_student
 
-    print(f"model folder: {export_merged(args.run_dir, args.output).resolve()}")
+    folder, cfg, _ = open_run(args.run_dir)
+    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+    print(f"model folder: {export_merged(model, tokenizer, args.output).resolve()}")
     return 0
 
 
@@ -273,17 +243,19 @@ def cmd_teach(args) -> int:
     # 1: the file is written, but some rows failed (asked again on the next run).
     return 1 if s["failed"] else 0
 def cmd_extract(args) -> int:
-    from rdistill.config import load_config
-    from rdistill.latent.run import cache_folder, extract_cache
+    from rdistill.methods.latent.run import cache_folder, extract_cache
+    from rdistill.methods.registry import load_recipe
 
-    cfg = load_config(args.config, args.set)
-    manifest = extract_cache(cfg, args.output_dir, data_dir=args.data_dir, show_progress=not args.quiet)
+    # --output-dir is latent.cache_dir: the one name training reads the cache from.
+    sets = args.set + ([f"latent.cache_dir={args.output_dir}"] if args.output_dir else [])
+    cfg = load_recipe(args.config, sets)
+    manifest = extract_cache(cfg, data_dir=args.data_dir, show_progress=not args.quiet)
     stats = manifest["stats"]
     kd = stats["kd_bytes_per_token"]
     print(f"{manifest['data']['n_examples']} examples | {stats['bytes_total'] / 1e6:.1f} MB | "
           f"{stats['bytes_per_example'] / 1e3:.1f} kB/example | "
           f"{stats['hidden_bytes_per_position']:.0f} B/position" + (f" | top-k {kd:.0f} B/token" if kd else ""))
-    print(f"cache: {cache_folder(cfg, args.output_dir).resolve()}")
+    print(f"cache: {cache_folder(cfg).resolve()}")
     return 0
 
 
@@ -317,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_teach)
 
     p = _recipe_parser(sub, "extract", "run the teacher once and cache its hidden states / top-k logits",
-                       "latent.top_k=20", "cache folder (default latent.cache_dir or latent_cache/<name>)")
+                       "latent.top_k=20", "cache folder: sets latent.cache_dir (train with the same "
+                       "--set latent.cache_dir=DIR; default latent_cache/<name>)")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("eval", help="evaluate trained runs (e.g. seeds of a recipe) on a data file")

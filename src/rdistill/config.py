@@ -3,6 +3,11 @@
 ``load_config(path, overrides)`` collects every problem (unknown key, wrong
 type, bad value) and raises one :class:`ConfigError` naming the file and each
 key, so a user fixes a recipe in one go instead of one error per run.
+
+This module is the ground floor: it knows the sections every run shares. A method's
+own section (``latent:``, ``coconut:``) and the names that come from registries
+(``method``, ``data.dataset``) are added and checked by :mod:`rdistill.methods`,
+whose ``load_recipe`` is what the command line and sweeps call.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from rdistill.errors import ConfigError
-from rdistill.latent.config import LatentConfig
 
 log = logging.getLogger("rdistill.config")
 
@@ -47,7 +52,7 @@ class TeacherSource(_Section):
 
 
 class DataConfig(_Section):
-    dataset: Literal["esnli", "anli", "cqa", "gsm8k", "svamp", "aqua", "math"] = "esnli"
+    dataset: str = Field(default="esnli", description="a task of rdistill.tasks.registry.TASKS")
     train_file: str = Field(
         description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT"
     )
@@ -173,10 +178,13 @@ class SweepConfig(_Section):
         default_factory=dict, description="name -> {key: value}: runs that a grid cannot express"
     )
 
+    # The keys a grid may name depend on the recipe schema (methods add their sections):
+    # validate_recipe passes them as the validation context.
     @field_validator("grid")
     @classmethod
-    def _grid_keys_and_values(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        problems = [sweep_key_problem(key) for key in grid]
+    def _grid_keys_and_values(cls, grid: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
+        keys = (info.context or {}).get("config_keys")
+        problems = [sweep_key_problem(key, keys) for key in grid]
         problems += [f"'{key}' has no values" for key, values in grid.items() if not values]
         if any(problems):
             raise ValueError("; ".join(p for p in problems if p))
@@ -184,11 +192,13 @@ class SweepConfig(_Section):
 
     @field_validator("variants")
     @classmethod
-    def _variant_names_and_keys(cls, variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _variant_names_and_keys(cls, variants: dict[str, dict[str, Any]],
+                                info: ValidationInfo) -> dict[str, dict[str, Any]]:
+        keys = (info.context or {}).get("config_keys")
         problems = [f"variant name '{name}' may only hold letters, digits, '.', '_' and '-'"
                     for name in variants if not VARIANT_NAME.match(name)]
-        problems += [f"variant '{name}': {sweep_key_problem(key)}"
-                     for name, overrides in variants.items() for key in overrides if sweep_key_problem(key)]
+        problems += [f"variant '{name}': {sweep_key_problem(key, keys)}" for name, overrides in variants.items()
+                     for key in overrides if sweep_key_problem(key, keys)]
         if problems:
             raise ValueError("; ".join(problems))
         return variants
@@ -197,6 +207,8 @@ class SweepConfig(_Section):
 class RunConfig(_Section):
     name: str = "run"
     seed: int = 42
+    method: str = Field(default="rationale", description="what the recipe trains: a method of "
+                        "rdistill.methods.METHODS (rationale, latent, ...)")
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
@@ -206,11 +218,13 @@ class RunConfig(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     sweep: SweepConfig | None = Field(default=None, description="only read by `rdistill sweep`")
-    latent: LatentConfig | None = Field(default=None, description="latent / logit-KD distillation run")
 
     @model_validator(mode="before")
     @classmethod
     def _renamed_keys(cls, raw: Any) -> Any:
+        # Run folders written before `method:` existed name their method by their section.
+        if isinstance(raw, dict) and "method" not in raw and raw.get("latent") is not None:
+            raw = {**raw, "method": "latent"}
         # training.tensorboard moved to tracking.tensorboard; run folders written before the
         # move still hold the old key in config.yaml and must stay loadable.
         training = raw.get("training") if isinstance(raw, dict) else None
@@ -230,15 +244,6 @@ class RunConfig(_Section):
                 "loss.alpha is 0 (the label is not trained) but training.metric_for_best is "
                 "eval_label_accuracy; set training.metric_for_best=eval_loss"
             )
-        from rdistill.math_format import MATH_TASKS  # imported here: config is imported first
-
-        if self.data.dataset in MATH_TASKS:
-            if self.data.split_by == "premise":
-                raise ValueError(f"data.split_by is 'premise' but {self.data.dataset} rows have no "
-                                 "premise; set data.split_by: row")
-            if self.loss.task_prefix:
-                raise ValueError(f"loss.task_prefix (step-by-step) is not supported for "
-                                 f"{self.data.dataset}: math targets put the reasoning before the answer")
         if self.data.explanation_source != "human" and not self.data.teacher_files:
             raise ValueError(
                 f"data.explanation_source is '{self.data.explanation_source}' but "
@@ -257,9 +262,10 @@ class RunConfig(_Section):
 def config_keys(model_cls: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
     """Every settable leaf key of a run, dotted (``loss.alpha``), in schema order; no ``sweep.*``."""
     out = []
+    top = model_cls is None or (isinstance(model_cls, type) and issubclass(model_cls, RunConfig))
     for name, field in (model_cls or RunConfig).model_fields.items():
         ann = field.annotation
-        if model_cls is None and name == "sweep":
+        if top and name == "sweep":
             continue
         # An optional section (``latent: LatentConfig | None``) has keys like any other.
         ann = next((a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)), ann)
@@ -270,13 +276,14 @@ def config_keys(model_cls: type[BaseModel] | None = None, prefix: str = "") -> l
     return out
 
 
-def sweep_key_problem(key: str) -> str | None:
-    """Why ``key`` cannot be swept, or None when it can."""
+def sweep_key_problem(key: str, keys: list[str] | None = None) -> str | None:
+    """Why ``key`` cannot be swept, or None when it can (``keys``: the schema's, default RunConfig's)."""
     if key == "name":
         return "'name' cannot be swept: each variant gets its own name"
-    if key in config_keys():
+    keys = config_keys() if keys is None else keys
+    if key in keys:
         return None
-    close = difflib.get_close_matches(key, config_keys(), n=1)
+    close = difflib.get_close_matches(key, keys, n=1)
     return f"'{key}' is not a config key" + (f" (did you mean {close[0]}?)" if close else "")
 
 
@@ -345,16 +352,18 @@ def validate_recipe(schema: type[ModelT], path: str | Path | None, overrides: li
         raise ConfigError(f"{origin}: the top level must be a mapping of sections")
     raw = apply_overrides(copy.deepcopy(raw), overrides or [])
     try:
-        return schema.model_validate(raw)
+        return schema.model_validate(raw, context={"config_keys": config_keys(schema)})
     except ValidationError as e:
         raise ConfigError(_format_errors(origin, e)) from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
-                raw: dict[str, Any] | None = None) -> RunConfig:
-    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate."""
+                raw: dict[str, Any] | None = None, schema: type[RunConfig] | None = None) -> RunConfig:
+    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate against
+    ``schema`` (default :class:`RunConfig`; :mod:`rdistill.methods` passes the schema with the
+    methods' sections)."""
     origin = str(path) if path else "<config>"
-    cfg = validate_recipe(RunConfig, path, overrides, raw)
+    cfg = validate_recipe(schema or RunConfig, path, overrides, raw)
     if cfg.training.precision == "fp16" and "t5" in cfg.model.name.lower():
         raise ConfigError(
             f"{origin}: training.precision=fp16 with a T5 model overflows (NaN losses); "

@@ -3,11 +3,11 @@
 A sweep is the recipe's ``sweep:`` block and/or ``--grid key=v1,v2`` arguments:
 ``variants`` (named sets of overrides, for runs a grid cannot express, such as the
 baselines) times the cartesian product of the ``grid``. Every variant is validated
-before the first one trains, and trained with :func:`rdistill.training.run.train`
+before the first one trains, and trained with :func:`rdistill.methods.rationale.pipeline.train`
 into ``SWEEP_DIR/runs/<variant>/``. Layout::
 
     SWEEP_DIR/sweep.json      what was asked: config file, --set, grid, variants
-    SWEEP_DIR/runs/<variant>/ one run folder per variant (see rdistill.runs)
+    SWEEP_DIR/runs/<variant>/ one run folder per variant (see rdistill.training.run_folder)
     SWEEP_DIR/results.json    one entry per variant, rewritten after every variant
     SWEEP_DIR/results.csv     the same as a table: overrides, then metrics
 
@@ -38,14 +38,17 @@ from rdistill.config import (
     RunConfig,
     config_diff,
     config_hash,
+    config_keys,
     flatten,
-    load_config,
     read_config_file,
     set_key,
     sweep_key_problem,
 )
 from rdistill.errors import ConfigError, RdistillError
 from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.methods.base import TrainRequest, resume_conflicts
+from rdistill.methods.registry import RecipeConfig, load_recipe, train_recipe
+from rdistill.training.tracking import check_tracking
 
 log = logging.getLogger("rdistill.sweep")
 
@@ -118,7 +121,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
         if key in grid:
             problems.append(f"--grid names '{key}' twice")
             continue
-        if problem := sweep_key_problem(key):
+        if problem := sweep_key_problem(key, config_keys(RecipeConfig)):
             problems.append(f"--grid {problem}")
             continue
         texts = split_values(values)
@@ -162,7 +165,7 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
                sets: list[str] | None = None) -> SweepPlan:
     """Read the recipe, merge its ``sweep:`` block with ``--grid``, validate every variant."""
     sets = list(sets or [])
-    base = load_config(config_path, sets)  # the file, its sweep block and --set, all checked
+    base = load_recipe(config_path, sets)  # the file, its sweep block and --set, all checked
     raw = read_config_file(config_path)
     raw.pop("sweep", None)
     block = base.sweep
@@ -185,7 +188,7 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
         for key, value in overrides.items():
             set_key(variant_raw, key.split("."), value, f"{key}={value}")
         variant_raw["name"] = f"{sweep_name}/{name}"
-        return load_config(config_path, sets, raw=variant_raw)
+        return load_recipe(config_path, sets, raw=variant_raw)
 
     # Each grid value alone first: a bad value is reported once, not once per combination.
     for key, values in grid.items():
@@ -237,10 +240,8 @@ def variant_state(run_dir: Path, cfg: RunConfig) -> tuple[str, str | None]:
     """``("new" | "partial" | "finished" | "stale", why)`` for the variant's run folder."""
     if not (run_dir / "config.yaml").is_file():
         return "new", None
-    from rdistill.training.run import resume_conflicts
-
     try:
-        saved = load_config(run_dir / "config.yaml")
+        saved = load_recipe(run_dir / "config.yaml")
     except ConfigError as e:
         return "stale", f"its config.yaml does not load ({e})"
     if _summary(run_dir) is not None:
@@ -248,7 +249,7 @@ def variant_state(run_dir: Path, cfg: RunConfig) -> tuple[str, str | None]:
                    if k not in REUSE_MAY_CHANGE and not k.startswith(REUSE_MAY_CHANGE_SECTIONS)}
         kind = "finished"
     else:
-        changed, kind = resume_conflicts(saved, cfg), "partial"
+        changed, kind = resume_conflicts(saved.model_dump(mode="json", exclude={"sweep"}), cfg), "partial"
     if changed:
         return "stale", ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
     return kind, None
@@ -308,28 +309,9 @@ def check_reusable(plan: SweepPlan, sweep_dir: Path) -> dict[str, str]:
     return states
 
 
-def _train_variant(cfg: RunConfig, run_dir: Path, data_dir: str | None, show_progress: bool) -> None:
-    """Rationale recipes train with ``train``; latent ones extract their teacher cache first
-    (once: variants sharing ``latent.cache_dir`` reuse it) and train with ``train_latent``."""
-    # resume=True also for a folder that a crash left without checkpoints: training then
-    # starts afresh (rationale runs check the folder's config against this one first).
-    if cfg.latent is None:
-        from rdistill.training.run import train
-
-        train(cfg, run_dir, data_dir=data_dir, resume=run_dir.exists(), show_progress=show_progress)
-        return
-    from rdistill.latent.run import extract_cache, train_latent
-
-    if cfg.latent.mode != "sft" and cfg.latent.teacher_source == "cache":
-        extract_cache(cfg, data_dir=data_dir, show_progress=show_progress)
-    train_latent(cfg, run_dir, data_dir=data_dir, resume=run_dir.exists(), show_progress=show_progress)
-
-
 def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = None,
               show_progress: bool = True) -> list[dict[str, Any]]:
     """Train every variant not finished yet; returns the results (also written to ``sweep_dir``)."""
-    from rdistill.tracking import check_tracking
-
     sweep_dir = Path(sweep_dir)
     for v in plan.variants:  # a missing tracker would fail every variant: say so once, up front
         check_tracking(v.cfg.tracking)
@@ -356,7 +338,10 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
         entry["status"] = "running"
         write_results(sweep_dir, results)
         try:
-            _train_variant(v.cfg, run_dir, data_dir, show_progress)
+            # resume=True also for a folder that a crash left without checkpoints: training then
+            # starts afresh. The method's phases skip what is complete (a shared teacher cache).
+            train_recipe(v.cfg, run_dir, TrainRequest(data_dir=data_dir, resume=run_dir.exists(),
+                                                      show_progress=show_progress))
             entry["status"] = "done"
             _fill_from_summary(entry, _summary(run_dir) or {"eval": {}})
         except KeyboardInterrupt:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rdistill.data import attach_palm_rationales, load_esnli
-from rdistill.data.registry import DATA_DIR_ENV
+from rdistill.data.esnli import load_esnli
+from rdistill.tasks.palm import attach_palm_rationales
+from rdistill.data.paths import DATA_DIR_ENV
 
 
 @pytest.mark.real_data

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rdistill.data.registry import DATA_DIR_ENV, LOADERS, load_dataset_file, resolve_data_path
+from rdistill.data.paths import DATA_DIR_ENV, resolve_data_path
+from rdistill.tasks.registry import TASKS as LOADERS, load_dataset_file
 from rdistill.errors import DataError
 
 

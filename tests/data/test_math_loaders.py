@@ -9,8 +9,8 @@ import pytest
 from rdistill.data.aqua import load_aqua
 from rdistill.data.competition_math import load_math
 from rdistill.data.gsm8k import load_gsm8k
-from rdistill.data.palm import attach_palm_rationales, parse_palm
-from rdistill.data.registry import LOADERS
+from rdistill.tasks.palm import attach_palm_rationales, parse_palm
+from rdistill.tasks.registry import TASKS as LOADERS
 from rdistill.data.svamp import load_svamp, readable_equation
 from rdistill.errors import DataError
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rdistill.data.gsm8k import load_gsm8k
-from rdistill.data.palm import attach_palm_rationales
-from rdistill.data.registry import DATA_DIR_ENV
+from rdistill.tasks.palm import attach_palm_rationales
+from rdistill.data.paths import DATA_DIR_ENV
 from rdistill.data.svamp import load_svamp
 
 

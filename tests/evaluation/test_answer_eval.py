@@ -2,7 +2,7 @@
 
 import pytest
 
-from rdistill.answer_prediction import split_reasoning
+from rdistill.prediction.answers import split_reasoning
 from rdistill.evaluation.answer_accuracy import answer_accuracy
 from rdistill.evaluation.answer_eval import NULL_KEYS, evaluate_answer_predictions
 

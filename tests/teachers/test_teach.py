@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rdistill.data.registry import load_dataset_file
+from rdistill.tasks.registry import load_dataset_file
 from rdistill.data.splits import split_examples
 from rdistill.data.teacher_file import attach_teacher_jsonl, read_teacher_jsonl
 from rdistill.teachers.cache import TeacherCache

@@ -2,6 +2,7 @@ import json
 
 import yaml
 
+from rdistill.methods.registry import load_recipe
 from rdistill.cli import main
 
 
@@ -16,12 +17,11 @@ def test_rdistill_teach_then_train_reads_the_teacher_file(tmp_path, teach_raw, e
     printed = capsys.readouterr()
     assert "45 rows" in printed.out and "%|" not in printed.err  # --quiet: no bar while asking
     # the training pipeline takes the file in data.teacher_files
-    from rdistill.config import load_config
-    from rdistill.training.run import prepare_splits
+    from rdistill.tasks.recipe_data import prepare_splits
 
     raw = toy_config(tiny_causal_dir, esnli_file)
     raw["data"].update(teacher_files=[str(out / "rationales.jsonl")], explanation_source="palm")
-    splits = prepare_splits(load_config(None, raw=raw), None)
+    splits = prepare_splits(load_recipe(None, raw=raw), None)
     with_rationale = [ex for ex in splits.train + splits.dev + splits.test if ex.rationales]
     assert len(with_rationale) == summary["usable"]
     (name, loaded), = splits.summary[str(esnli_file)]["teachers"].items()

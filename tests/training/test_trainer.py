@@ -2,19 +2,19 @@
 
 import torch
 
-from rdistill.config import load_config
+from rdistill.methods.registry import load_recipe
 from rdistill.data.example import Example
-from rdistill.formatting import TaskFormat
+from rdistill.tasks.registry import get_task
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
-from rdistill.training.collator import RationaleCollator
-from rdistill.training.dataset import encode_examples
+from rdistill.methods.rationale.collator import RationaleCollator
+from rdistill.methods.rationale.dataset import encode_examples
 from rdistill.training.trainer import dense_token_losses, sparse_causal_token_losses
 
-FMT = TaskFormat("esnli", ("entailment", "neutral", "contradiction"))
+FMT = get_task("esnli")
 
 
 def _batch(tok, is_seq2seq):
-    cfg = load_config(None, raw={"data": {"train_file": "x"}})
+    cfg = load_recipe(None, raw={"data": {"train_file": "x"}})
     exs = [Example(uid=str(i), fields={"premise": f"the dog {i} runs", "hypothesis": h}, label=lab,
                    explanations=(e,))
            for i, (h, lab, e) in enumerate([("an animal runs", "entailment", "a dog is an animal"),

@@ -5,7 +5,7 @@ Two published layouts: the original release, one JSON object per problem in
 Hub data set ``hendrycks/competition_math`` (give the file). Fields: ``problem``,
 ``solution``, ``level`` (``Level 1``..``Level 5``), ``type`` (``Algebra``, ...).
 The label is the last ``\\boxed{}`` of the solution, normalised as an ``expression``
-answer (:mod:`rdistill.evaluation.answers`: numbers canonical, ``\\frac{1}{2}`` -> ``0.5``,
+answer (:mod:`rdistill.data.answers`: numbers canonical, ``\\frac{1}{2}`` -> ``0.5``,
 other LaTeX compacted); ``meta["boxed"]`` keeps it as written. Registered as ``math``.
 """
 
@@ -19,7 +19,7 @@ from rdistill.data.json_rows import (RawRow, RowError, collect, parse_object, re
                                      text_field)
 from rdistill.data.load_result import LoadResult
 from rdistill.errors import DataError
-from rdistill.evaluation.answers import boxed_contents, normalize_answer
+from rdistill.data.answers import boxed_contents, normalize_answer
 
 
 def _read_folder(root: Path) -> Iterator[RawRow]:

@@ -4,7 +4,7 @@ Each row is ``{"question", "answer"}``; ``answer`` holds the steps, with calcula
 annotations ``<<48/2=24>>`` after each computation, and a final line ``#### 72``.
 The Example's explanation is the steps without annotations (what a student should
 write), ``meta["annotated_steps"]`` keeps them, and the label is the final number
-in canonical form (``1,080`` -> ``1080``; see :mod:`rdistill.evaluation.answers`).
+in canonical form (``1,080`` -> ``1080``; see :mod:`rdistill.data.answers`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rdistill.arithmetic import format_number
+from rdistill.data.arithmetic import format_number
 from rdistill.data.example import Example
 from rdistill.data.json_rows import (RawRow, RowError, collect, load_hub_rows, read_jsonl,
                                      require_file, short_repr, text_field)
 from rdistill.data.load_result import LoadResult
-from rdistill.evaluation.answers import parse_number
+from rdistill.data.answers import parse_number
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _FINAL = re.compile(r"\n?####[ \t]*([^\n]*)\s*$")

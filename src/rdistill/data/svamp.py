@@ -2,11 +2,11 @@
 
 Each row is ``{"input": question, "label": equation}``, the equation written like
 ``( ( 17.0 + 15.0 ) + 2.0 )``. The label is the equation's value, computed by the
-safe evaluator (:mod:`rdistill.arithmetic`, never ``eval``), in canonical form
+safe evaluator (:mod:`rdistill.data.arithmetic`, never ``eval``), in canonical form
 (``34``). The data holds no worded solution, so the one "human" explanation is the
 equation itself with its result (``(17 + 15) + 2 = 34``); ``meta["equation"]`` keeps
 the raw label. PaLM rationales (``svamp/palm/train_CoT_{0,1}.json``, row-aligned)
-are attached by :func:`rdistill.data.palm.attach_palm_rationales` with ``task="svamp"``.
+are attached by :func:`rdistill.tasks.palm.attach_palm_rationales` with ``task="svamp"``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rdistill.arithmetic import ArithmeticRefused, evaluate_arithmetic, format_number
+from rdistill.data.arithmetic import ArithmeticRefused, evaluate_arithmetic, format_number
 from rdistill.data.example import Example
 from rdistill.data.json_rows import RawRow, RowError, collect, read_jsonl, require_file, text_field
 from rdistill.data.load_result import LoadResult

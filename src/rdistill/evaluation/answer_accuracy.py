@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rdistill.evaluation.answers import DEFAULT_REL_TOL, AnswerKind, answers_match
+from rdistill.data.answers import DEFAULT_REL_TOL, AnswerKind, answers_match
 
 
 def answer_accuracy(pred_answers: Sequence[str | None], gold_answers: Sequence[str], kind: AnswerKind,
@@ -15,7 +15,7 @@ def answer_accuracy(pred_answers: Sequence[str | None], gold_answers: Sequence[s
         pred_answers: the answer extracted from each output (None: none found).
         gold_answers: the gold answers, aligned.
         kind: ``number`` / ``choice`` / ``expression`` (how answers compare, see
-            :func:`rdistill.evaluation.answers.answers_match`).
+            :func:`rdistill.data.answers.answers_match`).
 
     Returns:
         ``answer_accuracy`` (correct / n; an output without an answer counts as

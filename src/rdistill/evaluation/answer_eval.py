@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from rdistill.evaluation.agreement import teacher_agreement
 from rdistill.evaluation.answer_accuracy import answer_accuracy
-from rdistill.evaluation.answers import DEFAULT_REL_TOL, AnswerKind, answers_match
+from rdistill.data.answers import DEFAULT_REL_TOL, AnswerKind, answers_match
 from rdistill.evaluation.bertscore import bertscore_f1
 from rdistill.evaluation.rouge import rouge_l
 
@@ -32,7 +32,7 @@ def _rate(hits: list[bool]) -> float | None:
 def evaluate_answer_predictions(records: Sequence[dict], kind: AnswerKind, *, bertscore: bool = False,
                                 bertscore_model: str | None = None, bertscore_layer: int | None = None,
                                 rel_tol: float = DEFAULT_REL_TOL) -> dict:
-    """Metrics of records from :class:`rdistill.answer_prediction.AnswerPredictor`.
+    """Metrics of records from :class:`rdistill.prediction.answers.AnswerPredictor`.
 
     Each record needs ``gold_label`` and ``pred_label`` (canonical answer or None);
     ``pred_explanation`` (reasoning), ``references``, ``teacher_label`` and

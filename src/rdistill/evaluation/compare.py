@@ -18,7 +18,7 @@ import yaml
 
 from rdistill.errors import DataError
 from rdistill.evaluation.seeds import mean_std
-from rdistill.runs import RunPaths
+from rdistill.training.run_folder import RunFolder
 
 COLUMNS = (
     "label_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece", "faithfulness", "las",
@@ -48,7 +48,7 @@ def recipe_key(config_path: Path) -> str:
 
 def run_row(run_dir: str | Path) -> dict:
     """Flat numbers of one run: eval metrics, train time, profile."""
-    paths = RunPaths(Path(run_dir))
+    paths = RunFolder(Path(run_dir))
     metrics = _read_json(paths.eval_metrics)
     if metrics is None:
         raise DataError(f"{run_dir}: no {paths.eval_metrics.relative_to(paths.root)} (train or "

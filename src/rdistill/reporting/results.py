@@ -1,6 +1,6 @@
 """Load a run folder or a sweep folder into plain typed records; read only, compute nothing.
 
-A *run* folder is what ``rdistill train`` writes (see ``rdistill.runs``); every file
+A *run* folder is what ``rdistill train`` writes (see ``rdistill.training.run_folder``); every file
 is optional here except that at least one of ``summary.json``, ``config.yaml`` or
 ``eval/metrics.json`` must exist. Optional extras read when present:
 ``profile.json`` (from ``rdistill profile``) and ``layer_similarity.json``
@@ -27,7 +27,7 @@ from rdistill.errors import DataError
 
 log = logging.getLogger(__name__)
 
-# Paths inside a run folder. They repeat rdistill.runs.RunPaths on purpose:
+# Paths inside a run folder. They repeat rdistill.training.run_folder.RunFolder on purpose:
 # importing that module pulls in torch, which a report must not need.
 _SUMMARY = "summary.json"
 _CONFIG = "config.yaml"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rdistill.data.example import Example
-from rdistill.data.palm import _row_of, read_palm_files
+from rdistill.tasks.palm import _row_of, read_palm_files
 from rdistill.errors import DataError
 from rdistill.io import iter_jsonl
 

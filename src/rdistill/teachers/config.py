@@ -28,7 +28,7 @@ class _Section(BaseModel):
 class TeachData(_Section):
     """The rows to annotate and the training split the few-shot examples come from."""
 
-    dataset: str = Field(default="esnli", description="loader name in rdistill.data.registry")
+    dataset: str = Field(default="esnli", description="loader name in rdistill.data.paths")
     file: str = Field(description="data file, relative to the data root unless absolute")
     # The split mirrors data.* of a training recipe, so teach and train agree on which rows
     # are training rows: few-shot examples are drawn from those only, never from dev/test.

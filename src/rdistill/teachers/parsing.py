@@ -1,19 +1,19 @@
 """Split a teacher's output into (rationale, label/answer), per task.
 
-Tasks with a PaLM answer format (``rdistill.data.tasks``) are parsed as PaLM's
+Tasks with a PaLM answer format (``rdistill.tasks.registry``) are parsed as PaLM's
 completions are: the templates ask teachers for the same answer statement. Math
 tasks without one state "The answer is <answer>."; their answers are normalised
-and compared by :mod:`rdistill.evaluation.answers` (numbers, options, expressions).
+and compared by :mod:`rdistill.data.answers` (numbers, options, expressions).
 """
 
 from __future__ import annotations
 
 import re
 
-from rdistill.data.palm import parse_completion
-from rdistill.data.tasks import AnswerFormat, get_task
-from rdistill.evaluation.answers import answers_match as math_answers_match
-from rdistill.evaluation.answers import normalize_answer
+from rdistill.tasks.palm import parse_completion
+from rdistill.tasks.registry import AnswerFormat, get_task
+from rdistill.data.answers import answers_match as math_answers_match
+from rdistill.data.answers import normalize_answer
 
 _STATED_ANSWER = AnswerFormat(re.compile(r"[Tt]he answer is[ \t]*:?[ \t]*(?P<label>[^\n]*)"), None)
 

@@ -23,7 +23,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from rdistill.data.example import Example
-from rdistill.data.registry import load_dataset_file, resolve_data_path
+from rdistill.data.paths import resolve_data_path
+from rdistill.tasks.registry import load_dataset_file
 from rdistill.data.splits import split_examples
 from rdistill.io import write_json_atomic, write_text_atomic
 from rdistill.teachers.backend_file import file_outputs

@@ -1,20 +1,29 @@
-"""``RationaleTrainer``: a ``transformers.Trainer`` whose loss is ``a*L_label + b*L_explanation``.
+"""``DistillTrainer``: the one ``transformers.Trainer`` base every method's trainer extends.
 
-Only ``compute_loss`` (and a dev-set label accuracy added to evaluation) is
-ours; checkpointing, resuming, accumulation, logging, early stopping and
-distribution are the Trainer's.
+What it settles once, so that each method's trainer keeps only its ``compute_loss``:
+
+- **Per-term logging.** ``compute_loss`` calls :meth:`DistillTrainer.log_term` with a
+  term's sum and count as tensors; :meth:`log` turns them into one mean per term since
+  the last log step. Nothing is moved to the host per step (no ``.item()``), so the
+  terms cost no device synchronisation.
+- **Loss-only evaluation.** ``prediction_step`` returns the loss alone: rdistill's dev
+  metrics come from the method's predictor (``dev_metrics``), not from logits.
+- **One gradient-accumulation contract.** ``compute_loss`` returns the mean over its
+  micro-batch, and the Trainer divides it by the accumulation steps.
+- **The target-only LM head** (:func:`sparse_causal_token_losses`): for decoder-only
+  students, logits only where a target token is.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from transformers import Trainer
 
-from rdistill.formatting import SPAN_EXPLANATION, SPAN_LABEL
-from rdistill.losses import IGNORE_INDEX, rationale_loss, token_cross_entropy
+from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import causal_hidden, lm_head
 
 
@@ -49,56 +58,32 @@ def dense_token_losses(model, batch: dict[str, torch.Tensor], is_seq2seq: bool) 
     return losses
 
 
-class RationaleTrainer(Trainer):
-    """Trainer for label + explanation distillation.
-
-    Args:
-        alpha, beta: weights of the label and explanation terms.
-        is_seq2seq: encoder-decoder student (else decoder-only).
-        sparse_lm_head: decoder-only students compute logits on target positions only.
-        dev_label_accuracy: called at each evaluation; returns the dev label accuracy,
-            logged as ``eval_label_accuracy`` (usable for early stopping / best model).
+class DistillTrainer(Trainer):
+    """Args (besides ``Trainer``'s):
+        dev_metrics: called with the model at each evaluation; its ``{name: value}`` are
+            logged as ``eval_<name>`` (e.g. ``eval_label_accuracy``, usable for early
+            stopping and the best checkpoint).
     """
 
-    def __init__(self, *args, alpha: float, beta: float, is_seq2seq: bool,
-                 sparse_lm_head: bool = True,
-                 dev_label_accuracy: Callable[[Any], float] | None = None, **kwargs):
+    # compute_loss returns a per-micro-batch mean, so the Trainer divides by accumulation steps.
+    loss_is_scaled_for_ga = False
+
+    def __init__(self, *args, dev_metrics: Callable[[Any], dict[str, float]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.alpha, self.beta = alpha, beta
-        self.is_seq2seq = is_seq2seq
-        # The sparse path calls the inner model directly: right for LoRA (its layers sit inside),
-        # wrong for prompt/prefix tuning, whose virtual tokens PeftModel.forward adds.
-        prompt_learning = any(getattr(c, "is_prompt_learning", False)
-                              for c in getattr(self.model, "peft_config", {}).values())
-        # It also bypasses the DDP wrapper's forward (no gradient all-reduce), so it is
-        # single-process only; distributed runs take the dense path.
-        self.sparse_lm_head = (sparse_lm_head and not is_seq2seq and not prompt_learning
-                               and self.accelerator.num_processes == 1)
-        self.dev_label_accuracy = dev_label_accuracy
-        # compute_loss returns a per-micro-batch mean, so the Trainer must divide by accumulation steps.
-        self.loss_is_scaled_for_ga = False
+        self.model_accepts_loss_kwargs = False
+        self.dev_metrics = dev_metrics
         self._terms: dict[str, list[torch.Tensor]] = defaultdict(list)
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.sparse_lm_head:
-            # accelerate applies mixed precision to model.forward only; this path calls the inner
-            # model, so it enters autocast itself.
-            with self.accelerator.autocast():
-                token_losses = sparse_causal_token_losses(model, inputs["input_ids"],
-                                                          inputs["attention_mask"], inputs["labels"])
-        else:
-            token_losses = dense_token_losses(model, inputs, self.is_seq2seq)
-        spans = inputs["span_ids"]
-        loss, label_loss, expl_loss = rationale_loss(token_losses, spans, alpha=self.alpha, beta=self.beta)
-        # Logged terms are token means over all batches since the last log: a batch without
-        # one span (step-by-step rows, gold_match) must not pull that term towards 0.
+    def log_term(self, model, name: str, total: torch.Tensor, count: torch.Tensor | float = 1.0) -> None:
+        """Add ``total`` over ``count`` items to term ``name`` (``train_``/``eval_`` by the model's mode).
+
+        Terms are averaged over items since the last log: token means (pass a span's sum and
+        token count) or step means (pass the step's mean and 1).
+        """
         prefix = "train" if model.training else "eval"
         with torch.no_grad():
-            for name, span in (("loss_label", SPAN_LABEL), ("loss_expl", SPAN_EXPLANATION)):
-                mask = spans == span
-                self._terms[f"{prefix}_{name}"].append(
-                    torch.stack([(token_losses * mask).sum(), mask.sum().float()]))
-        return (loss, {"label_loss": label_loss, "explanation_loss": expl_loss}) if return_outputs else loss
+            count_t = torch.as_tensor(count, dtype=torch.float32, device=total.device)
+            self._terms[f"{prefix}_{name}"].append(torch.stack([total.detach().float(), count_t]))
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         with torch.no_grad():
@@ -106,18 +91,20 @@ class RationaleTrainer(Trainer):
         return loss.detach(), None, None
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
-        # Each loss term is logged on its own, averaged over the steps since the last log.
+        # Each loss term is logged on its own, averaged over the steps since the last log;
+        # the one host transfer per term happens here, at the logging cadence.
         prefix = "eval" if any(k.startswith("eval_") for k in logs) else "train"
         for key in [k for k in self._terms if k.startswith(prefix)]:
             total, count = torch.stack(self._terms.pop(key)).sum(0).tolist()
             name = key if prefix == "eval" else key[len("train_"):]
             if count:
-                logs[name] = round(total / count, 4)
+                logs[name] = round(total / count, 6)
         super().log(logs, *args, **kwargs)
 
     def evaluation_loop(self, *args, **kwargs):
         output = super().evaluation_loop(*args, **kwargs)
-        if self.dev_label_accuracy is not None:
+        if self.dev_metrics is not None:
             prefix = kwargs.get("metric_key_prefix", args[4] if len(args) > 4 else "eval")
-            output.metrics[f"{prefix}_label_accuracy"] = self.dev_label_accuracy(self.model)
+            for name, value in self.dev_metrics(self.model).items():
+                output.metrics[f"{prefix}_{name}"] = value
         return output

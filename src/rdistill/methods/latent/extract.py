@@ -1,0 +1,173 @@
+"""Phase 2: run the teacher once over the training set and store its signals on disk.
+
+Layout of a cache folder::
+
+    manifest.json              what was extracted (see manifest.py), shard checksums, sizes
+    index.json                 uid -> [shard, hidden_start, hidden_length, kd_start, kd_length]
+    shard-00000.safetensors    hidden (N, L, H), offsets (N, 2) int32
+                               [+ topk_logprobs (M, k), topk_ids (M, k) int32, rest_logmass (M,)]
+    shard-00000.json           that shard's entries, sha256 and byte count (written last)
+
+Shards hold ``examples_per_shard`` consecutive examples and are written atomically,
+sidecar after data; a restart re-uses every shard whose sidecar exists and whose
+checksum holds, so a crash costs at most one shard of teacher time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from rdistill.data.example import Example
+from rdistill.errors import DataError
+from rdistill.io import write_json_atomic
+from rdistill.methods.latent.manifest import (
+    FORMAT_VERSION,
+    check_same_extraction,
+    data_fingerprint,
+    model_config_hash,
+    tokenizer_record,
+)
+from rdistill.methods.latent.teacher_signal import teacher_signals
+from rdistill.tasks.latent_layout import encode_latent, latent_text
+
+log = logging.getLogger("rdistill.methods.latent.extract")
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def shard_name(i: int) -> str:
+    return f"shard-{i:05d}"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _complete_shard(folder: Path, i: int) -> dict | None:
+    """The sidecar of shard ``i`` if the shard is complete and intact, else None."""
+    side, data = folder / f"{shard_name(i)}.json", folder / f"{shard_name(i)}.safetensors"
+    if not side.is_file() or not data.is_file():
+        return None
+    meta = json.loads(side.read_text())
+    if data.stat().st_size != meta["bytes"] or file_sha256(data) != meta["sha256"]:
+        log.warning("shard %d is damaged (size or checksum); extracting it again", i)
+        return None
+    return meta
+
+
+def _write_shard(folder: Path, i: int, uids: list[str], items: list[dict], dtype: torch.dtype) -> dict:
+    hidden = torch.cat([it["hidden"] for it in items]).to(dtype)
+    tensors = {"hidden": hidden.contiguous(), "offsets": torch.cat([it["offsets"] for it in items])}
+    entries, h0, k0 = [], 0, 0
+    for uid, it in zip(uids, items):
+        m = len(it["topk_ids"]) if "topk_ids" in it else 0
+        entries.append([uid, h0, len(it["hidden"]), k0, m])
+        h0, k0 = h0 + len(it["hidden"]), k0 + m
+    if "topk_ids" in items[0]:
+        tensors["topk_logprobs"] = torch.cat([it["topk_logprobs"] for it in items]).to(dtype).contiguous()
+        tensors["topk_ids"] = torch.cat([it["topk_ids"] for it in items]).contiguous()
+        tensors["rest_logmass"] = torch.cat([it["rest_logmass"] for it in items]).float().contiguous()
+    data = folder / f"{shard_name(i)}.safetensors"
+    tmp = folder / f".{data.name}.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, data)  # atomic: a crash leaves the old state or the whole new shard
+    kd_bytes = sum(t.numel() * t.element_size() for k, t in tensors.items()
+                   if k in ("topk_logprobs", "topk_ids", "rest_logmass"))
+    meta = {"shard": i, "entries": entries, "bytes": data.stat().st_size, "sha256": file_sha256(data),
+            "hidden_rows": h0, "kd_rows": k0, "kd_bytes": kd_bytes,
+            "hidden_bytes": hidden.numel() * hidden.element_size()}
+    write_json_atomic(folder / f"{shard_name(i)}.json", meta)
+    return meta
+
+
+def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, teacher_name: str,
+            layers: list[int], positions: str, dtype: str, top_k: int, temperature: float,
+            examples_per_shard: int, batch_size: int, max_prompt_tokens: int, max_target_tokens: int,
+            after_shard: Callable[[int], None] | None = None, show_progress: bool = False) -> dict[str, Any]:
+    """Extract (or finish extracting) a cache into ``folder``; returns the final manifest.
+
+    ``after_shard(i)`` is called after shard ``i`` is on disk (tests use it to crash there).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if len({ex.uid for ex in examples}) != len(examples):
+        raise DataError("example uids are not unique: the cache index needs one entry per uid")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "teacher": {"name": teacher_name, "config_hash": model_config_hash(teacher),
+                    "num_layers": teacher.config.num_hidden_layers, "hidden_size": teacher.config.hidden_size},
+        "layers": layers, "positions": positions, "dtype": dtype, "top_k": top_k, "temperature": temperature,
+        "tokenizer": tokenizer_record(getattr(tokenizer, "name_or_path", ""), tokenizer),
+        "data": {"fingerprint": data_fingerprint(examples), "n_examples": len(examples)},
+        "examples_per_shard": examples_per_shard, "max_prompt_tokens": max_prompt_tokens,
+        "max_target_tokens": max_target_tokens, "complete": False,
+    }
+    manifest_path = folder / "manifest.json"
+    if manifest_path.is_file():
+        existing = json.loads(manifest_path.read_text())
+        check_same_extraction(existing, manifest, str(folder))
+        if existing.get("complete"):
+            # Finished before: nothing to do, and its stats (time, size) stay those of the extraction.
+            log.info("cache %s: complete, reused as is", folder)
+            return existing
+    else:
+        write_json_atomic(manifest_path, manifest)
+    n_shards = (len(examples) + examples_per_shard - 1) // examples_per_shard
+    teacher.eval()
+    started, reused, truncated = time.perf_counter(), 0, 0
+    shards = []
+    from tqdm.auto import tqdm
+
+    for i in tqdm(range(n_shards), desc="extract", unit="shard", disable=not show_progress):
+        meta = _complete_shard(folder, i)
+        if meta is not None:
+            reused += 1
+        else:
+            chunk = examples[i * examples_per_shard:(i + 1) * examples_per_shard]
+            rows = [encode_latent(latent_text(ex), tokenizer, max_prompt_tokens=max_prompt_tokens,
+                                  max_target_tokens=max_target_tokens) for ex in chunk]
+            truncated += sum(r["truncated"] for r in rows)
+            items = []
+            for b in range(0, len(rows), batch_size):
+                items += teacher_signals(teacher, rows[b:b + batch_size], layers=layers, positions=positions,
+                                         top_k=top_k, temperature=temperature,
+                                         pad_token_id=tokenizer.pad_token_id)
+            meta = _write_shard(folder, i, [ex.uid for ex in chunk], items, DTYPES[dtype])
+        shards.append(meta)
+        if after_shard is not None:
+            after_shard(i)
+    index = {uid: [m["shard"], h0, hn, k0, kn] for m in shards for uid, h0, hn, k0, kn in m["entries"]}
+    write_json_atomic(folder / "index.json", index)
+    n = max(len(examples), 1)
+    hidden_rows = sum(m["hidden_rows"] for m in shards)
+    kd_rows = sum(m["kd_rows"] for m in shards)
+    total = sum(m["bytes"] for m in shards)
+    manifest.update(complete=True, shards=[{"file": f"{shard_name(m['shard'])}.safetensors",
+                                            "sha256": m["sha256"], "bytes": m["bytes"]} for m in shards],
+                    stats={"bytes_total": total, "bytes_per_example": total / n,
+                           "hidden_bytes_per_position": (sum(m["hidden_bytes"] for m in shards)
+                                                         / max(hidden_rows, 1)),
+                           "kd_bytes_per_token": sum(m["kd_bytes"] for m in shards) / max(kd_rows, 1)
+                           if top_k else None,
+                           "positions_stored": hidden_rows, "kd_tokens_stored": kd_rows,
+                           "shards_reused": reused, "targets_truncated_this_run": truncated,
+                           "seconds_this_run": round(time.perf_counter() - started, 2)})
+    write_json_atomic(manifest_path, manifest)
+    log.info("cache %s: %d examples, %.1f kB/example%s (%d shards, %d reused)", folder, len(examples),
+             total / n / 1e3, (f", top-k {manifest['stats']['kd_bytes_per_token']:.0f} B/token" if top_k else ""),
+             n_shards, reused)
+    return manifest

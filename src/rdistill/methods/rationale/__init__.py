@@ -1,0 +1,1 @@
+"""Rationale distillation: label + explanation (or reasoning + answer) with span-weighted losses."""

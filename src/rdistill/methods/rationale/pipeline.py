@@ -1,0 +1,138 @@
+"""Rationale distillation, end to end: splits -> student (+ LoRA) -> ``RationaleTrainer`` ->
+saved student -> held-out evaluation -> ``summary.json`` (written last: a finished run)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+from transformers import EarlyStoppingCallback
+from transformers.trainer_callback import ProgressCallback
+
+from rdistill.config import RunConfig, config_hash
+from rdistill.evaluation import write_evaluation
+from rdistill.evaluation.student_eval import evaluate_student
+from rdistill.io import write_json_atomic
+from rdistill.methods.base import TrainRequest, start_run
+from rdistill.methods.rationale.collator import RationaleCollator
+from rdistill.methods.rationale.dataset import encode_examples
+from rdistill.methods.rationale.predictor import rationale_predictor
+from rdistill.methods.rationale.trainer import RationaleTrainer
+from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.tasks.recipe_data import prepare_splits
+from rdistill.tasks.registry import get_task
+from rdistill.training.arguments import check_precision, training_arguments
+from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
+from rdistill.training.run_folder import RunFolder, save_student
+from rdistill.training.tracking import tracking_session
+
+log = logging.getLogger("rdistill.train")
+
+# The eval metrics copied into summary.json (and into a sweep's results).
+HEADLINE_METRICS = ("label_accuracy", "answer_accuracy", "macro_f1", "rouge_l", "bertscore_f1", "bleu", "ece",
+                    "teacher_label_agreement", "faithfulness", "las", "invalid_rate", "n")
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def student_meta(cfg: RunConfig, kind: str) -> dict:
+    """``student/rdistill.json`` of a rationale run: how to rebuild and prompt its student."""
+    return {"method": "rationale", "base_model": cfg.model.name, "format": "sequence", "kind": kind,
+            "finetune": cfg.finetune.mode, "task": cfg.data.dataset, "output_order": cfg.loss.output_order,
+            "task_prefix": cfg.loss.task_prefix, "explains": cfg.loss.beta > 0}
+
+
+def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None, resume: bool = False,
+          show_progress: bool = True) -> dict:
+    """Train a rationale student into ``output_dir`` (Python entry; ``rdistill train`` goes through
+    the method's phases); returns the held-out metrics."""
+    return train_rationale(cfg, RunFolder(Path(output_dir)),
+                           TrainRequest(data_dir=data_dir, resume=resume, show_progress=show_progress))
+
+
+def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> dict:
+    """Train a student as ``cfg`` says into ``folder``; returns the held-out metrics."""
+    t0 = time.perf_counter()
+    data_dir, resume, show_progress = request.data_dir, request.resume, request.show_progress
+    info = start_run(cfg, folder, resume=resume)
+    paths = folder
+
+    splits = prepare_splits(cfg, data_dir)
+    if splits.teachers is not None:
+        write_json_atomic(paths.teachers, splits.teachers)
+        for name, t in splits.teachers["teachers"].items():
+            log.info("teacher %s: %d/%d rows, parse rate %s, accuracy %s", name, t["rows_covered"],
+                     splits.teachers["rows"], _pct(t["parse_rate"]), _pct(t["accuracy"]))
+    fmt = get_task(cfg.data.dataset)
+    tokenizer = load_tokenizer(cfg.model.name, trust_remote_code=cfg.model.trust_remote_code)
+    model, kind = load_model(cfg.model.name, kind=cfg.model.kind, dtype=torch.float32,
+                             trust_remote_code=cfg.model.trust_remote_code)
+    check_precision(cfg, model)
+    is_seq2seq = kind == "seq2seq"
+    model, params = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r,
+                                     alpha=cfg.finetune.alpha, dropout=cfg.finetune.dropout,
+                                     target_modules=cfg.finetune.target_modules)
+    train_rows = encode_examples(splits.train, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
+    dev_rows = encode_examples(splits.dev, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
+    splits.summary["train_rows"] = dict(train_rows.counts)
+    splits.summary["params"] = params
+    write_json_atomic(paths.data_summary, splits.summary)
+    log.info("data: %s | rows: %d train, %d dev | params: %s trainable of %s",
+             splits.summary["splits"], len(train_rows), len(dev_rows),
+             f"{params['params_trainable']:,}", f"{params['params_total']:,}")
+
+    predictor = rationale_predictor(model, tokenizer, kind, cfg, show_progress=show_progress)
+
+    def dev_label_accuracy(_model) -> dict[str, float]:
+        settings = predictor.s
+        if fmt.answer_kind is not None:  # math: the share of generated answers that are right
+            correct = sum(r["correct"] for r in predictor.predict(splits.dev))
+            return {"label_accuracy": correct / max(1, len(splits.dev))}
+        records = predictor.predict(splits.dev) if (
+            cfg.loss.output_order == "explain_predict" and settings.explain and not settings.task_prefix
+        ) else [{"gold_label": ex.label, "pred_label": max(p, key=p.get)}
+                for ex, p in zip(splits.dev, predictor.label_probabilities(splits.dev))]
+        return {"label_accuracy": sum(r["gold_label"] == r["pred_label"] for r in records) / max(1, len(records))}
+
+    decoder_start = getattr(model.config, "decoder_start_token_id", None) if is_seq2seq else None
+    collator = RationaleCollator(tokenizer.pad_token_id, is_seq2seq, decoder_start)
+    callbacks = [MetricsLogCallback(paths.metrics_log)]
+    if cfg.training.early_stopping_patience and splits.dev:
+        callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
+    with tracking_session(cfg, paths, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
+        trainer = RationaleTrainer(
+            model=model, args=training_arguments(cfg, paths.checkpoints, has_dev=bool(splits.dev),
+                                                 group_by_length=cfg.training.group_by_length),
+            train_dataset=train_rows,
+            eval_dataset=dev_rows if splits.dev else None, data_collator=collator,
+            processing_class=tokenizer, callbacks=callbacks + trackers.callbacks, alpha=cfg.loss.alpha,
+            beta=cfg.loss.beta, is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
+            dev_metrics=dev_label_accuracy if splits.dev else None,
+        )
+        # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
+        trainer.remove_callback(ProgressCallback)
+        if show_progress:  # --quiet: no bar at all
+            trainer.add_callback(QuietProgressCallback)
+        train_out = trainer.train(resume_from_checkpoint=True if (resume and paths.has_checkpoints()) else None)
+        train_s = time.perf_counter() - t0
+        save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
+
+        test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
+        metrics, records = evaluate_student(predictor, test, cfg, fmt.labels,
+                                            train_examples=splits.train, show_progress=show_progress)
+        write_evaluation(metrics, records, paths.eval_metrics)
+        summary = {
+            "name": cfg.name, "train_seconds": round(train_s, 1), "global_step": train_out.global_step,
+            "train_loss": train_out.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+            "best_metric": trainer.state.best_metric, "eval": {k: metrics.get(k) for k in HEADLINE_METRICS},
+            # Which config made these numbers, and what the whole run (train + eval) cost.
+            "config_hash": config_hash(cfg), "wall_seconds": round(time.perf_counter() - t0, 1),
+        }
+        trackers.log_final(summary["eval"])
+    # Written last: a complete summary.json marks a finished run (sweeps skip those).
+    paths.write_summary(summary)
+    return metrics

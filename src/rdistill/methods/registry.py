@@ -1,0 +1,89 @@
+"""The methods a recipe can name, and what the command line and sweeps ask of them.
+
+``METHODS`` is the one registry: adding a method is its folder plus one line here. A
+method's config section (``latent:``) joins the recipe schema from its ``settings``, so
+recipes are validated whole at load, every problem reported at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import create_model
+
+from rdistill.config import RunConfig, load_config
+from rdistill.errors import ConfigError
+from rdistill.methods.base import EvalRequest, Method, TrainRequest
+from rdistill.methods.latent.method import LatentMethod
+from rdistill.methods.rationale.method import RationaleMethod
+from rdistill.tasks.registry import recipe_problems
+from rdistill.training.run_folder import RunFolder, load_student
+
+METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod())}
+
+# The recipe schema: the shared sections plus each method's own (optional) section.
+RecipeConfig: type[RunConfig] = create_model(  # type: ignore[call-overload]
+    "RecipeConfig", __base__=RunConfig,
+    **{m.section: (m.settings | None, None) for m in METHODS.values() if m.section})
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    return METHODS[name]
+
+
+def load_recipe(path: str | Path | None, overrides: list[str] | None = None,
+                raw: dict[str, Any] | None = None) -> RunConfig:
+    """A recipe validated whole: schema (every method's section), then the registries' checks
+    (``method``, ``data.dataset``) and the method's and the task's own, all reported at once."""
+    cfg = load_config(path, overrides, raw, schema=RecipeConfig)
+    problems: list[tuple[str, str]] = []
+    if cfg.method not in METHODS:
+        problems.append(("method", f"unknown method {cfg.method!r}; known methods: {', '.join(sorted(METHODS))}"))
+    else:
+        problems += METHODS[cfg.method].check(cfg)
+        problems += [(m.section, f"is read by method '{m.name}' only, but the recipe's method is "
+                                 f"'{cfg.method}': remove it or set method: {m.name}")
+                     for m in METHODS.values() if m.section and m.name != cfg.method
+                     and getattr(cfg, m.section) is not None]
+    problems += recipe_problems(cfg.data.dataset, split_by=cfg.data.split_by, task_prefix=cfg.loss.task_prefix)
+    if problems:
+        origin = str(path) if path else "<config>"
+        lines = [f"{origin}: {len(problems)} problem(s) in the config:"]
+        lines += [f"  - {key}: {problem}" for key, problem in problems]
+        raise ConfigError("\n".join(lines))
+    return cfg
+
+
+def method_of(cfg: RunConfig) -> Method:
+    return get_method(cfg.method)
+
+
+def open_run(run_dir: str | Path) -> tuple[RunFolder, RunConfig, Method]:
+    """A run folder, its saved recipe and its method; one clear error when it is no run."""
+    folder = RunFolder(Path(run_dir))
+    if not folder.config.is_file():
+        raise ConfigError(f"'{run_dir}' is not a finished rdistill run: {folder.config} is missing")
+    cfg = load_recipe(folder.config)
+    return folder, cfg, method_of(cfg)
+
+
+def train_recipe(cfg: RunConfig, output_dir: str | Path, request: TrainRequest) -> dict:
+    """``rdistill train``: the recipe's method runs its phases into ``output_dir``; the summary."""
+    return method_of(cfg).train(cfg, RunFolder(Path(output_dir)), request)
+
+
+def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
+    """``rdistill eval`` of one run, by its own method."""
+    folder, cfg, method = open_run(run_dir)
+    return method.evaluate(folder, cfg, request)
+
+
+def run_predictor(run_dir: str | Path, *, show_progress: bool = False):
+    """``(predictor, cfg)`` of a trained run: the one factory ``predict`` and ``profile`` use;
+    the method decides how its student is prompted."""
+    folder, cfg, method = open_run(run_dir)
+    model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+    return method.predictor(model, tokenizer, kind, cfg, show_progress=show_progress), cfg
