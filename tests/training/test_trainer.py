@@ -50,3 +50,24 @@ def test_seq2seq_dense_losses_match_model_loss(tiny_seq2seq_dir):
     out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                 decoder_input_ids=batch["decoder_input_ids"], labels=batch["labels"])
     assert torch.allclose(losses.sum() / (batch["labels"] != -100).sum(), out.loss, atol=1e-5)
+
+
+def test_base_logs_each_term_as_a_mean_of_tensors(tmp_path, monkeypatch):
+    """Terms stay tensors until a log step (no host sync per step); token means and step means."""
+    from transformers import TrainingArguments
+
+    from rdistill.training.trainer import DistillTrainer
+
+    args = TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+    trainer = DistillTrainer(model=torch.nn.Linear(2, 2), args=args)
+    model = trainer.model.train()
+    trainer.log_term(model, "loss_label", torch.tensor(6.0), torch.tensor(3))  # 3 tokens, sum 6
+    trainer.log_term(model, "loss_label", torch.tensor(2.0), torch.tensor(1))  # 1 token, sum 2
+    trainer.log_term(model, "loss_task", torch.tensor(0.5))  # a step mean
+    trainer.log_term(model, "loss_task", torch.tensor(1.5))
+    assert all(isinstance(v, torch.Tensor) for values in trainer._terms.values() for v in values)
+    seen = {}
+    monkeypatch.setattr(type(trainer).__mro__[1], "log", lambda self, logs, *a, **k: seen.update(logs))
+    trainer.log({"loss": 1.0})
+    assert seen == {"loss": 1.0, "loss_label": 2.0, "loss_task": 1.0}  # 8 / 4 tokens; (0.5 + 1.5) / 2
+    assert not trainer._terms

@@ -70,3 +70,88 @@ def test_latent_section_is_validated(tmp_path, tiny_causal_dir, latent_config):
         load_recipe(None, raw=raw, overrides=["latent.layers=last:x"])
     with pytest.raises(ConfigError, match="needs latent.teacher"):
         load_recipe(None, raw={**raw, "latent": {"mode": "latent"}})
+
+
+def _spy_prompts(monkeypatch):
+    """Record the prompts the latent predictor generates from (the real decoding still runs)."""
+    import rdistill.prediction.latent as latent_prediction
+
+    prompts, real = [], latent_prediction.greedy_decode
+
+    def spy(model, batch, **kwargs):
+        prompts.extend(batch)
+        return real(model, batch, **kwargs)
+
+    monkeypatch.setattr(latent_prediction, "greedy_decode", spy)
+    return prompts
+
+
+def test_predict_and_profile_prompt_a_latent_run_as_it_was_trained(tmp_path, tiny_causal_dir, esnli_file,
+                                                                   latent_config, monkeypatch, capsys):
+    """A latent run reads `Name: value` lines (tasks.latent_layout), not the rationale prompt with its
+    instruction line: predict and profile must ask it that way (they used the rationale predictor)."""
+    from rdistill.data.example import Example
+    from rdistill.tasks.latent_layout import latent_prompt
+
+    raw = latent_config(tiny_causal_dir, tiny_causal_dir, tmp_path / "cache", mode="sft")
+    raw["data"] = {"train_file": str(esnli_file), "dev_size": 0, "test_size": 6, "split_by": "row"}
+    raw["generation"] = {"max_new_tokens": 4}
+    run = tmp_path / "run"
+    assert main(["--quiet", "train", str(_write(tmp_path, raw)), "--output-dir", str(run)]) == 0
+    _, tokenizer, _, _ = load_student(run)
+    prompts = _spy_prompts(monkeypatch)
+
+    assert main(["--quiet", "predict", str(run), "--premise", "A man sleeps.", "--hypothesis", "A person rests.",
+                 "--json"]) == 0
+    pair = Example(uid="1", label="", fields={"premise": "A man sleeps.", "hypothesis": "A person rests."})
+    assert prompts == [tokenizer(latent_prompt(pair), add_special_tokens=False)["input_ids"]]
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["uid"] == "1"
+
+    prompts.clear()
+    assert main(["--quiet", "profile", str(run), "--examples", "2", "--latency-examples", "1",
+                 "--batch-sizes", "2"]) == 0
+    texts = {tokenizer.decode(p).lower() for p in prompts}  # this tiny tokenizer lower-cases
+    assert texts and all(t.startswith("premise") and "hypothesis" in t for t in texts)
+    assert not any("does the premise entail" in t for t in texts)  # the rationale prompt's instruction
+    assert json.loads((run / "profile.json").read_text())["latency_ms_p50"] > 0
+
+
+def test_the_cache_has_one_name_from_extract_to_train(tmp_path, tiny_causal_dir, esnli_file, latent_config,
+                                                       monkeypatch, capsys):
+    """`extract --output-dir X` is `latent.cache_dir=X`: training with that setting reads X and runs no
+    second extraction; a recipe trained without a cache extracts it first (its first phase)."""
+    monkeypatch.chdir(tmp_path)
+    raw = latent_config(tiny_causal_dir, tiny_causal_dir, tmp_path / "unused")
+    del raw["latent"]["cache_dir"]
+    raw["data"] = {"train_file": str(esnli_file), "dev_size": 0, "test_size": 4, "split_by": "row"}
+    raw["generation"] = {"max_new_tokens": 4}
+    config = _write(tmp_path, raw)
+    chosen = tmp_path / "my-cache"
+    assert main(["--quiet", "extract", str(config), "--output-dir", str(chosen)]) == 0
+    assert str(chosen.resolve()) in capsys.readouterr().out
+    stamp = (chosen / "manifest.json").stat().st_mtime_ns
+
+    assert main(["--quiet", "train", str(config), "--output-dir", "run", "--set", f"latent.cache_dir={chosen}"]) == 0
+    assert (chosen / "manifest.json").stat().st_mtime_ns == stamp  # read, not extracted again
+    assert not (tmp_path / "latent_cache").exists()
+
+    assert main(["--quiet", "train", str(config), "--output-dir", "run2"]) == 0
+    manifest = json.loads((tmp_path / "latent_cache" / "latent-toy" / "manifest.json").read_text())
+    assert manifest["complete"] and json.loads((tmp_path / "run2" / "summary.json").read_text())["global_step"] == 3
+
+
+def test_a_latent_run_gets_the_whole_run_folder(tmp_path, tiny_causal_dir, esnli_file, latent_config):
+    """system.json, trackers, dev evaluation with the best checkpoint kept: as rationale runs have."""
+    raw = latent_config(tiny_causal_dir, tiny_causal_dir, tmp_path / "cache", mode="sft")
+    raw["data"] = {"train_file": str(esnli_file), "dev_size": 4, "test_size": 4, "split_by": "row"}
+    raw["training"].update(eval_steps=1, early_stopping_patience=5)
+    raw["generation"] = {"max_new_tokens": 4}
+    run = tmp_path / "run"
+    assert main(["--quiet", "train", str(_write(tmp_path, raw)), "--output-dir", str(run)]) == 0
+    assert json.loads((run / "system.json").read_text())["seed"] == 0
+    assert any((run / "tensorboard").iterdir())
+    logged = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    dev = [x for x in logged if "eval_loss" in x]
+    assert [x["step"] for x in dev] == [1, 2, 3] and all(0 <= x["eval_label_accuracy"] <= 1 for x in dev)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_checkpoint"] and summary["best_metric"] == max(x["eval_label_accuracy"] for x in dev)
