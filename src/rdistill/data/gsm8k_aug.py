@@ -104,7 +104,8 @@ def load_gsm8k_aug(path: str | Path, *, skip_invalid: bool = False) -> LoadResul
         steps = equation_steps(row["steps"])
         value = parse_number(row["answer"])
         if value is None:
-            raise RowError("bad value: answer", f"field 'answer' is {short_repr(row['answer'])}, not a number")
+            raise RowError("bad value: answer",
+                           f"field 'answer' is {short_repr(row['answer'])}, not a number")
         example = Example(
             uid=f"{path.stem}:{raw.index}",
             fields={"question": row["question"]},

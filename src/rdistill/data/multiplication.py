@@ -45,7 +45,8 @@ def split_icot_line(text: str) -> dict[str, str]:
         raise RowError("missing field: steps", f"no '||' between question and steps: {short_repr(text[:60])}")
     question, rest = text.split("||", 1)
     if "####" not in rest:
-        raise RowError("missing field: answer", f"no '#### <answer>' after the steps: {short_repr(rest[-60:])}")
+        raise RowError("missing field: answer",
+                       f"no '#### <answer>' after the steps: {short_repr(rest[-60:])}")
     steps, answer = rest.rsplit("####", 1)
     row = {"question": question.strip(), "steps": steps.strip(), "answer": answer.strip()}
     for key in ("question", "answer"):
