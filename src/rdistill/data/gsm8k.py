@@ -3,7 +3,8 @@
 Each row is ``{"question", "answer"}``; ``answer`` holds the steps, with calculator
 annotations ``<<48/2=24>>`` after each computation, and a final line ``#### 72``.
 The Example's explanation is the steps without annotations (what a student should
-write), ``meta["annotated_steps"]`` keeps them, and the label is the final number
+write), ``meta["annotated_steps"]`` keeps them, ``steps`` are the annotations in
+order (``"<<48/2=24>>"``, the form GSM8K-Aug rows have), and the label is the final number
 in canonical form (``1,080`` -> ``1080``; see :mod:`rdistill.data.answers`).
 """
 
@@ -49,6 +50,7 @@ def _example(data, *, uid: str, source: str, index: int) -> Example:
         fields={"question": question},
         label=format_number(parse_number(final)),
         explanations=(steps,) if steps else (),
+        steps=tuple(_ANNOTATION.findall(annotated)),
         source=source,
         meta={"row": str(index), "annotated_steps": annotated, "answer_text": final},
     )
