@@ -36,5 +36,27 @@ def test_label_sets() -> None:
 
 
 def test_unknown_task() -> None:
-    with pytest.raises(KeyError, match="known tasks: anli, aqua, cqa, esnli, gsm8k, math, svamp"):
+    with pytest.raises(KeyError, match="known tasks: anli, aqua, cqa, esnli, gsm8k, gsm8k_aug, math, multiplication, prosqa, svamp"):
         get_task("snli")
+
+
+def test_step_tasks_lay_out_reasoning_then_answer_and_compare_whole_answers():
+    from rdistill.data.answers import answers_match, final_answer
+    from rdistill.data.example import Example
+
+    prosqa = get_task("prosqa")
+    ex = Example(uid="p0", fields={"question": "Tom is a wumpus. Every wumpus is a rempus. Is Tom a rempus or "
+                                               "a lempus?"}, label="Tom is a rempus.",
+                 steps=("Tom is a wumpus.", "Every wumpus is a rempus."),
+                 explanations=("Tom is a wumpus.\nEvery wumpus is a rempus.",))
+    (row,) = prosqa.training_rows(ex, list(ex.explanations), with_label=True, with_explanation=True,
+                                  order="predict_explain", task_prefix=False)
+    text = "".join(piece for piece, _ in row.pieces)
+    assert text == "Answer: Tom is a wumpus.\nEvery wumpus is a rempus.\n#### Tom is a rempus."
+    assert row.prompt.endswith("Reason step by step; give the final answer.\n")
+    assert answers_match(final_answer(text, "text")[0], ex.label, "text")
+    assert not answers_match("Tom is a lempus.", ex.label, "text")
+    # a multiplication answer is a digit sequence: never read as one number
+    assert answers_match("5 5 6 0 8 2 0 1", "5 5 6 0 8 2 0 1 .", "text")
+    assert not answers_match("5 5 6 0 8 2 0 2", "5 5 6 0 8 2 0 1", "text")
+    assert get_task("gsm8k_aug").answer_kind == "number"

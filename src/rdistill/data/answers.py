@@ -41,8 +41,10 @@ from typing import Literal
 
 from rdistill.data.arithmetic import format_number, try_arithmetic
 
-AnswerKind = Literal["number", "choice", "expression"]
-ANSWER_KINDS: tuple[str, ...] = ("number", "choice", "expression")
+# "text": a short free-text answer compared whole (ProsQA's "Tom is a wumpus.", a multiplication's
+# digit sequence): case, spacing and a final period do not count.
+AnswerKind = Literal["number", "choice", "expression", "text"]
+ANSWER_KINDS: tuple[str, ...] = ("number", "choice", "expression", "text")
 DEFAULT_REL_TOL = 1e-4
 
 _HASHES = re.compile(r"####[ \t]*([^\n]*)")
@@ -181,6 +183,9 @@ def normalize_answer(text: str | None, kind: AnswerKind) -> str | None:
     """Canonical form of an answer string (None when it holds no answer of this kind)."""
     if kind == "choice":
         return parse_choice(text)
+    if kind == "text":
+        words = " ".join((text or "").split()).rstrip(".").strip().casefold()
+        return words or None
     value = parse_number(text)
     if value is not None:
         return format_number(value)
@@ -196,7 +201,7 @@ def answers_match(pred: str | None, gold: str | None, kind: AnswerKind, *,
     p, g = normalize_answer(pred, kind), normalize_answer(gold, kind)
     if p is None or g is None:
         return False
-    if kind == "choice":
+    if kind in ("choice", "text"):
         return p == g
     pv, gv = parse_number(p), parse_number(g)
     if pv is None or gv is None:

@@ -29,6 +29,7 @@ _INSTRUCTIONS: dict[str, str] = {
     "number": "Solve the problem; give the final answer as a number.",
     "choice": "Solve the problem; give the letter of the correct option.",
     "expression": "Solve the problem; give the final answer.",
+    "text": "Reason step by step; give the final answer.",
 }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdistill.data import anli, aqua, competition_math, cqa, esnli, gsm8k, svamp
+from rdistill.data import anli, aqua, competition_math, cqa, esnli, gsm8k, gsm8k_aug, multiplication, prosqa, svamp
 from rdistill.data.arithmetic import format_number, try_arithmetic
 from rdistill.data.example import Example
 from rdistill.data.load_result import LoadResult
@@ -154,6 +154,20 @@ TASKS: dict[str, Task] = {
         name="math", labels=(), prompt=_math_prompt("expression"), load_file=competition_math.load_math,
         load_hub=_no_hub("math"), hub_name="hendrycks/competition_math", palm_format=None,
         answer_kind="expression",
+    ),
+    # Step-structured reasoning sets (Example.steps filled), where continuous thoughts are studied.
+    "gsm8k_aug": Task(
+        name="gsm8k_aug", labels=(), prompt=_math_prompt("number"), load_file=gsm8k_aug.load_gsm8k_aug,
+        load_hub=_no_hub("gsm8k_aug"), hub_name="whynlp/gsm8k-aug", palm_format=None, answer_kind="number",
+    ),
+    "prosqa": Task(
+        name="prosqa", labels=(), prompt=_math_prompt("text"), load_file=prosqa.load_prosqa,
+        load_hub=_no_hub("prosqa"), hub_name="facebookresearch/coconut", palm_format=None, answer_kind="text",
+    ),
+    "multiplication": Task(
+        name="multiplication", labels=(), prompt=_math_prompt("text"), load_file=multiplication.load_multiplication,
+        load_hub=_no_hub("multiplication"), hub_name="da03/Internalize_CoT_Step_by_Step", palm_format=None,
+        answer_kind="text",
     ),
 }
 
