@@ -3,9 +3,10 @@
 ``<bot>``/``<eot>`` open and close the latent span; ``<latent>`` is a placeholder whose
 input embedding is replaced by a hidden state, so only its position matters. Under
 LoRA the base embedding is frozen, so the new rows would stay at their initial values
-forever: peft's ``trainable_token_indices`` trains just those rows (a sparse delta saved
-with the adapter) instead of ``modules_to_save``, which would copy the whole
-vocabulary-sized embedding into every checkpoint.
+forever: peft's ``trainable_token_indices`` trains just those rows (a 3 x H delta with
+its own optimizer state) instead of ``modules_to_save``, which would train, and keep AdamW
+moments for, the whole vocabulary-sized embedding. (peft still saves the resized
+embedding with the adapter, so that base model + adapter reload with the new rows.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from rdistill.errors import ModelError
@@ -46,13 +48,18 @@ def add_coconut_tokens(tokenizer, model: nn.Module) -> CoconutTokens:
     """Add ``<bot> <eot> <latent>`` as special tokens and grow the embedding if needed.
 
     Idempotent (a tokenizer saved with the tokens keeps their ids). Call it before
-    LoRA wrapping. New rows start at the mean of the old ones (transformers'
-    ``mean_resizing``), so the first forward passes see an in-distribution input.
+    LoRA wrapping. New rows (input and, if untied, output) are set to the mean of the
+    old rows: an in-distribution start, like the reference code's copy of an existing
+    token, and deterministic, unlike transformers' sampled ``mean_resizing``, so that a
+    resumed run that rebuilds the student gets the same base rows under its saved deltas.
     """
     added = tokenizer.add_tokens([BOT, EOT, LATENT], special_tokens=True)
     rows = model.get_input_embeddings().weight.shape[0]
     if len(tokenizer) > rows:
-        model.resize_token_embeddings(len(tokenizer))
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        with torch.no_grad():
+            for layer in {model.get_input_embeddings(), model.get_output_embeddings()} - {None}:
+                layer.weight[rows:] = layer.weight[:rows].mean(0)
     if added:
         logger.info("added %d COCONUT tokens; vocabulary %d, embedding rows %d", added, len(tokenizer),
                     model.get_input_embeddings().weight.shape[0])
