@@ -82,8 +82,8 @@ def completed_stages(output_dir: str | Path, max_stage: int) -> list[int]:
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The parameters that train (LoRA adapters, token rows, or every weight), on CPU."""
-    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    """Copies (not views) of the parameters that train (LoRA adapters, token rows, or every weight)."""
+    return {n: p.detach().to("cpu", copy=True).contiguous() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def load_trainable_state(model: nn.Module, path: Path) -> None:
@@ -142,7 +142,9 @@ def train_curriculum(model: nn.Module, tokenizer, train_examples: Sequence[Examp
         eval_rows = (None if eval_examples is None else
                      RowDataset(stage_features(eval_examples, tokenizer, tokens, curriculum, stage,
                                                question_of, max_length)))
-        args = dataclasses.replace(training_args, output_dir=str(folder), **curriculum.stage_length(stage))
+        # remove_unused_columns would drop bot_index/thought_positions (not forward() arguments).
+        args = dataclasses.replace(training_args, output_dir=str(folder), remove_unused_columns=False,
+                                   **curriculum.stage_length(stage))
         trainer = CoconutTrainer(model=model, args=args, train_dataset=RowDataset(rows), eval_dataset=eval_rows,
                                  data_collator=collator, **(trainer_kwargs or {}))
         previous_optimizer = stage_dir(output_dir, stage - 1) / OPTIMIZER_FILE
