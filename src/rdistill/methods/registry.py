@@ -15,12 +15,13 @@ from pydantic import create_model
 from rdistill.config import RunConfig, load_config
 from rdistill.errors import ConfigError
 from rdistill.methods.base import EvalRequest, Method, TrainRequest
+from rdistill.methods.coconut.method import CoconutMethod
 from rdistill.methods.latent.method import LatentMethod
 from rdistill.methods.rationale.method import RationaleMethod
 from rdistill.tasks.registry import recipe_problems
 from rdistill.training.run_folder import RunFolder, load_student
 
-METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod())}
+METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod(), CoconutMethod())}
 
 # The recipe schema: the shared sections plus each method's own (optional) section.
 RecipeConfig: type[RunConfig] = create_model(  # type: ignore[call-overload]

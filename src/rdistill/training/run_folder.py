@@ -90,7 +90,8 @@ class RunFolder:
 
     # ---- state -------------------------------------------------------------------------
     def has_checkpoints(self) -> bool:
-        return any(self.checkpoints.glob("checkpoint-*"))
+        """Trainer checkpoints, or the stages of a curriculum (``stage-k/``)."""
+        return any(self.checkpoints.glob("checkpoint-*")) or any(self.checkpoints.glob("stage-*"))
 
     def finished(self) -> bool:
         """``summary.json`` is written last: its presence marks a finished run."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from rdistill.errors import DataError
 from rdistill.losses import IGNORE_INDEX
 from rdistill.methods.coconut.config import CoconutConfig
 from rdistill.methods.coconut.curriculum import answer_from_text, encode_row, stage_rows
@@ -64,7 +65,7 @@ def test_encode_row_truncates_targets_only(coconut_student):
     row = encode_row(tokenizer, "how many?", ("a b c d e f",), "7", 1, 2, tokens=tokens,
                      max_length=full.bot_index + 6)
     assert row.input_ids == full.input_ids[:full.bot_index + 6] and row.thought_positions == full.thought_positions
-    with pytest.raises(ValueError, match="max_length"):
+    with pytest.raises(DataError, match="max_length"):
         encode_row(tokenizer, "how many dogs are there?", ("a",), "7", 1, 4, tokens=tokens, max_length=5)
 
 

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from rdistill.errors import DataError
 from rdistill.losses import IGNORE_INDEX
 from rdistill.methods.coconut.tokens import CoconutTokens
 
@@ -135,8 +136,9 @@ def encode_row(tokenizer, question: str, steps: Sequence[str], answer: str, stag
     labels = [IGNORE_INDEX] * (len(prompt) + len(frame)) + target
     if max_length is not None and len(input_ids) > max_length:
         if len(prompt) + len(frame) >= max_length:
-            raise ValueError(f"question + {plan.n_thoughts} thoughts take {len(prompt) + len(frame)} tokens, "
-                             f"max_length is {max_length}")
+            raise DataError(f"question + {plan.n_thoughts} thoughts take {len(prompt) + len(frame)} tokens, "
+                            f"max_length is {max_length}: raise training.max_source_tokens "
+                            "(+ training.max_target_tokens = the row length)")
         input_ids, labels = input_ids[:max_length], labels[:max_length]
     thought_positions = list(range(bot_index + 1, bot_index + 1 + plan.n_thoughts))
     return EncodedRow(input_ids=input_ids, labels=labels, thought_positions=thought_positions,
