@@ -34,8 +34,8 @@ import torch
 from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student, judge_settings
 from rdistill.io import write_json_atomic
-from rdistill.prediction.labels import load_predictor
-from rdistill.methods.rationale.pipeline import prepare_splits
+from rdistill.methods.registry import run_predictor
+from rdistill.tasks.recipe_data import prepare_splits
 
 log = logging.getLogger("bench.eval_generation")
 
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
-    predictor, cfg = load_predictor(args.run, show_progress=False)
+    predictor, cfg = run_predictor(args.run)
     splits = prepare_splits(cfg, args.data_dir)
     result = {"run": args.run, "threads": torch.get_num_threads(), "n_test_rows": len(splits.test),
               "max_new_tokens": cfg.generation.max_new_tokens}

@@ -64,13 +64,13 @@ def raw_config(args, mode: str, cache: Path) -> dict:
 def worker(args) -> None:
     import torch
 
-    from rdistill.config import load_config
+    from rdistill.methods.registry import load_recipe
     from rdistill.methods.latent.run import build_trainer, extract_cache
 
     torch.set_num_threads(args.threads) if args.threads else None
     work = Path(args.workdir)
     data = examples(args.batch_size)
-    cfg = load_config(None, raw=raw_config(args, "cached" if args.worker == "extract" else args.worker,
+    cfg = load_recipe(None, raw=raw_config(args, "cached" if args.worker == "extract" else args.worker,
                                            work / "cache"))
     if args.worker == "extract":
         t0 = time.perf_counter()

@@ -45,9 +45,9 @@ import torch
 import transformers
 
 from rdistill.config import load_config
-from rdistill.data.esnli import LABELS, load_esnli
+from rdistill.data.esnli import load_esnli
 from rdistill.data.paths import resolve_data_path
-from rdistill.tasks.layout import TaskFormat
+from rdistill.tasks.registry import get_task
 from rdistill.io import write_json_atomic
 from rdistill.losses import IGNORE_INDEX, rationale_loss
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
@@ -107,7 +107,7 @@ def build_batch(args: argparse.Namespace, tokenizer) -> Batch:
                                                      "explanation_source": "human"}})
     path = resolve_data_path(cfg.data.train_file, args.data_dir)
     examples = load_esnli(path).examples[: args.batch_size]
-    rows = encode_examples(examples, cfg, TaskFormat("esnli", LABELS), tokenizer,
+    rows = encode_examples(examples, cfg, get_task("esnli"), tokenizer,
                            is_seq2seq=False, seed=cfg.seed)
     if len(rows) != args.batch_size:
         raise SystemExit(f"expected {args.batch_size} rows (one per example), got {len(rows)}: "

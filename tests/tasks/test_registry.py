@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rdistill.data.example import Example
-from rdistill.tasks.registry import TASKS, get_task
+from rdistill.tasks.registry import get_task
 
 NLI = Example(uid="1", fields={"premise": "A dog runs.", "hypothesis": "An animal moves."},
               label="entailment")

@@ -8,6 +8,7 @@ teacher cache, then train + evaluate), each skipped when its output is already c
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -85,8 +86,6 @@ class Method(ABC):
 
     def train(self, cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> dict:
         """Run every phase not complete yet; returns the run's ``summary.json``."""
-        import json
-
         for phase in self.phases(cfg, folder, request):
             if phase.done():
                 log.info("%s: complete, skipped", phase.name)

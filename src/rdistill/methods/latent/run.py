@@ -22,7 +22,7 @@ from rdistill.data.example import Example
 from rdistill.errors import ConfigError
 from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.io import write_json_atomic
-from rdistill.methods.base import EvalRequest, TrainRequest, start_run
+from rdistill.methods.base import EvalRequest, start_run
 from rdistill.methods.latent.cache import LatentCache
 from rdistill.methods.latent.compat import check_pair, same_vocabulary
 from rdistill.methods.latent.dataset import LatentCollator, LatentRows, encode_examples
@@ -105,6 +105,16 @@ def extract_cache(cfg: RunConfig, *, examples: list[Example] | None = None, data
                    show_progress=show_progress)
 
 
+def latent_predictor(model, tokenizer, cfg: RunConfig, *, show_progress: bool = False) -> LatentPredictor:
+    return LatentPredictor(model, tokenizer, cfg.data.dataset, max_prompt_tokens=_latent(cfg).max_prompt_tokens,
+                           generation=cfg.generation, show_progress=show_progress)
+
+
+def _dev_accuracy(predictor: LatentPredictor, dev: list[Example]):
+    """The dev hook of the trainer: the share of right answers (``eval_label_accuracy``)."""
+    return lambda _model: {"label_accuracy": answer_metrics(predictor.predict(dev), predictor.task)["answer_accuracy"]}
+
+
 def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example], *,
                   dev_examples: list[Example] | None = None, callbacks: list | None = None,
                   show_progress: bool = True) -> LatentTrainer:
@@ -160,15 +170,8 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
     # Random order, as every latent run so far was measured with (rows pair with cached states by uid).
     args = training_arguments(cfg, folder.checkpoints, has_dev=bool(dev_examples), group_by_length=False,
                               disable_tqdm=not show_progress)
-    dev_dataset = dev_metrics = None
-    if dev_examples:
-        dev_dataset = LatentRows(encode_examples(dev_examples, tokenizer, **encode))
-        predictor = LatentPredictor(model, tokenizer, cfg.data.dataset, max_prompt_tokens=lat.max_prompt_tokens,
-                                    generation=cfg.generation)
-
-        def dev_metrics(_model) -> dict[str, float]:
-            return {"label_accuracy": answer_metrics(predictor.predict(dev_examples),
-                                                     cfg.data.dataset)["answer_accuracy"]}
+    dev_dataset = LatentRows(encode_examples(dev_examples, tokenizer, **encode)) if dev_examples else None
+    dev_metrics = _dev_accuracy(latent_predictor(model, tokenizer, cfg), dev_examples) if dev_examples else None
 
     trainer = LatentTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dev_dataset,
                             data_collator=collator, processing_class=tokenizer, callbacks=callbacks,
@@ -184,9 +187,6 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
     return trainer
 
 
-def latent_predictor(model, tokenizer, cfg: RunConfig, *, show_progress: bool = False) -> LatentPredictor:
-    return LatentPredictor(model, tokenizer, cfg.data.dataset, max_prompt_tokens=_latent(cfg).max_prompt_tokens,
-                           generation=cfg.generation, show_progress=show_progress)
 
 
 def evaluate_latent_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest, *,
