@@ -9,7 +9,7 @@ import pytest
 from rdistill.methods.registry import load_recipe
 from rdistill.methods.rationale.pipeline import train
 
-CONFIG = Path(__file__).parents[2] / "configs" / "quickstart.yaml"
+CONFIG = Path(__file__).parents[3] / "configs" / "quickstart.yaml"
 
 
 @pytest.mark.slow
