@@ -144,3 +144,24 @@ def test_position_list_form_and_bad_inputs(coconut_student, examples):
     bad[:, 0] = True
     with pytest.raises(ValueError, match="position 0"):
         coconut_forward(model, **{**batch, "thought_positions": bad})
+
+
+def test_all_layers_ends_with_the_last_hidden_state(coconut_student, examples):
+    """``all_layers=True`` (what latent distillation reads) keeps every layer; its last is the
+    ordinary result, thoughts fed back alike."""
+    import torch
+
+    from rdistill.methods.coconut.collator import CoconutCollator
+    from rdistill.methods.coconut.stages import stage_features
+    from rdistill.methods.coconut.config import CoconutConfig
+    from rdistill.methods.coconut.thoughts import continuous_hidden
+
+    model, tokenizer, tokens = coconut_student
+    rows = stage_features(examples, tokenizer, tokens, CoconutConfig(c_thoughts=1, max_stage=2).curriculum(), 2)
+    batch = CoconutCollator(tokenizer.pad_token_id)(rows)
+    args = (model, batch["input_ids"], batch["attention_mask"], batch["thought_positions"])
+    with torch.no_grad():
+        last, passes = continuous_hidden(*args)
+        layers, passes_all = continuous_hidden(*args, all_layers=True)
+    assert passes == passes_all == 3 and len(layers) == model.config.num_hidden_layers + 1
+    torch.testing.assert_close(layers[-1], last)

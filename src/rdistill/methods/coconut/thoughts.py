@@ -57,8 +57,12 @@ def thought_mask_from_positions(thought_positions: torch.Tensor, seq_len: int) -
 
 
 def continuous_hidden(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                      thought_mask: torch.Tensor) -> tuple[torch.Tensor, int]:
+                      thought_mask: torch.Tensor, *, all_layers: bool = False):
     """Last hidden states ``(B, T, H)`` with thoughts fed back; also the number of passes.
+
+    ``all_layers=True`` returns every layer instead of the last, as ``output_hidden_states``
+    lays them out (a tuple: 0 = embeddings, ``l`` = block ``l``, the last after the final
+    norm), each ``(B, T, H)`` over the whole sequence: what latent distillation reads.
 
     Args:
         input_ids: ``(B, T)``; ids at thought positions are placeholders (never embedded
@@ -81,6 +85,7 @@ def continuous_hidden(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     columns = thought_mask.any(0).nonzero().flatten().tolist()
     cuts = [0, *columns, seq_len]
     hiddens: list[torch.Tensor] = []
+    layers: list[tuple[torch.Tensor, ...]] = []
     cache = None
     for start, end in zip(cuts[:-1], cuts[1:]):
         chunk = embeds[:, start:end]
@@ -88,9 +93,14 @@ def continuous_hidden(model, input_ids: torch.Tensor, attention_mask: torch.Tens
             fed = torch.where(thought_mask[:, start, None], hiddens[-1][:, -1].to(chunk.dtype), chunk[:, 0])
             chunk = torch.cat([fed[:, None], chunk[:, 1:]], dim=1)
         out = backbone(inputs_embeds=chunk, attention_mask=attention_mask[:, :end],
-                       position_ids=positions[:, start:end], cache=cache, use_cache=end < seq_len)
+                       position_ids=positions[:, start:end], cache=cache, use_cache=end < seq_len,
+                       output_hidden_states=all_layers)
         cache = out.cache
         hiddens.append(out.last_hidden_state)
+        if all_layers:
+            layers.append(out.hidden_states)
+    if all_layers:
+        return tuple(torch.cat(per_pass, dim=1) for per_pass in zip(*layers)), len(hiddens)
     return torch.cat(hiddens, dim=1) if len(hiddens) > 1 else hiddens[0], len(hiddens)
 
 

@@ -16,7 +16,8 @@ from rdistill.methods.latent.token_alignment import align_teacher, mean_pool
 
 
 def pooled(positions: str, token_alignment: str) -> bool:
-    return positions == "mean" or token_alignment == "mean"
+    # A COCONUT teacher's rows are pooled too (thought_rows.thought_batch: one index per thought row).
+    return positions in ("mean", "thoughts") or token_alignment == "mean"
 
 
 def latent_batch(rows: list[dict], items: list[dict], *, positions: str, token_alignment: str,

@@ -71,15 +71,17 @@ class LatentCache:
 
     def get(self, uid: str, layers: list[int] | None = None) -> dict[str, torch.Tensor]:
         """One example's tensors: ``hidden`` ``(n, L', H)`` fp32 (only ``layers`` if given),
-        ``offsets`` ``(n, 2)``; and with top-k stored ``topk_logprobs``/``topk_ids``/``rest_logmass``."""
+        ``offsets`` ``(n, 2)``; ``n_thoughts`` for a COCONUT teacher's cache; and with top-k stored ``topk_logprobs``/``topk_ids``/``rest_logmass``."""
         if uid not in self.index:
             raise DataError(f"example {uid!r} is not in the latent cache {self.folder}")
-        shard, h0, hn, k0, kn = self.index[uid]
+        shard, h0, hn, k0, kn, *thoughts = self.index[uid]
         f = self._handle(shard)
         hidden = f.get_slice("hidden")[h0:h0 + hn].float()
         if layers is not None:
             hidden = hidden[:, [self.layers.index(layer) for layer in layers]]
         item = {"hidden": hidden, "offsets": f.get_slice("offsets")[h0:h0 + hn]}
+        if thoughts:  # a COCONUT teacher's cache: the first n_thoughts rows are its thoughts
+            item["n_thoughts"] = thoughts[0]
         if self.manifest.get("top_k"):
             item["topk_logprobs"] = f.get_slice("topk_logprobs")[k0:k0 + kn].float()
             item["topk_ids"] = f.get_slice("topk_ids")[k0:k0 + kn]

@@ -21,13 +21,23 @@ class LatentConfig(BaseModel):
     mode: Literal["latent", "logit_kd", "sft"] = Field(
         default="latent", description="hidden-state distillation, logit KD, or plain SFT (baseline)")
     teacher: str | None = Field(default=None, description="teacher: alias, folder or Hub id")
+    teacher_kind: Literal["model", "coconut"] = Field(
+        default="model", description="a plain model, or a trained COCONUT run (its folder or RUN/student) "
+                                     "whose continuous thoughts are distilled")
     teacher_source: Literal["cache", "online"] = Field(
         default="cache", description="read teacher signals from the extracted cache, or run the teacher")
     cache_dir: str | None = Field(default=None, description="extraction cache (default latent_cache/<name>)")
     layers: list[int] | str = Field(
         default="last:4", description="teacher layers to store: [a, b], 'a-b' or 'last:k' (1 = first block)")
-    positions: Literal["target", "answer", "mean"] = Field(
-        default="target", description="all target (reasoning+answer) tokens, the answer span, or their mean")
+    positions: Literal["target", "answer", "mean", "thoughts"] = Field(
+        default="target", description="all target (reasoning+answer) tokens, the answer span, their mean, "
+                                      "or a COCONUT teacher's thoughts + answer (teacher_kind=coconut)")
+    thoughts: int | None = Field(
+        default=None, ge=0, le=256,
+        description="COCONUT teacher: continuous thoughts per row (default: the teacher run's eval thoughts)")
+    student_reasoning: Literal["thoughts", "direct"] = Field(
+        default="thoughts", description="COCONUT teacher: the student reasons in as many continuous thoughts "
+                                        "(matched one to one), or answers directly (no thoughts)")
     dtype: Literal["fp16", "bf16", "fp32"] = "bf16"
     examples_per_shard: int = Field(default=256, ge=1)
     extract_batch_size: int = Field(default=8, ge=1)
@@ -73,4 +83,22 @@ class LatentConfig(BaseModel):
         if self.target == "answer" and self.mode != "sft":
             raise ValueError(f"latent.target=answer is the no-chain-of-thought SFT baseline: it needs "
                              f"latent.mode=sft, not {self.mode} (the teacher's signals cover the reasoning)")
+        return self._coconut_needs()
+
+    def _coconut_needs(self) -> LatentConfig:
+        problems = []
+        if self.teacher_kind == "coconut":
+            fix = {"mode": "latent", "teacher_source": "cache", "positions": "thoughts"}
+            problems += [f"latent.teacher_kind=coconut needs latent.{key}={want}, not {getattr(self, key)}"
+                         for key, want in fix.items() if getattr(self, key) != want]
+            if self.top_k:
+                problems.append("latent.teacher_kind=coconut stores hidden states only: set latent.top_k=0")
+        else:
+            if self.positions == "thoughts":
+                problems.append("latent.positions=thoughts reads a COCONUT teacher: set latent.teacher_kind=coconut")
+            if self.thoughts is not None or self.student_reasoning != "thoughts":
+                problems.append("latent.thoughts and latent.student_reasoning are for a COCONUT teacher: "
+                                "set latent.teacher_kind=coconut or drop them")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self

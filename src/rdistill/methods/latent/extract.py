@@ -3,7 +3,7 @@
 Layout of a cache folder::
 
     manifest.json              what was extracted (see manifest.py), shard checksums, sizes
-    index.json                 uid -> [shard, hidden_start, hidden_length, kd_start, kd_length]
+    index.json                 uid -> [shard, hidden_start, hidden_length, kd_start, kd_length(, n_thoughts)]
     shard-00000.safetensors    hidden (N, L, H), offsets (N, 2) int32
                                [+ topk_logprobs (M, k), topk_ids (M, k) int32, rest_logmass (M,)]
     shard-00000.json           that shard's entries, sha256 and byte count (written last)
@@ -75,7 +75,8 @@ def _write_shard(folder: Path, i: int, uids: list[str], items: list[dict], dtype
     entries, h0, k0 = [], 0, 0
     for uid, it in zip(uids, items):
         m = len(it["topk_ids"]) if "topk_ids" in it else 0
-        entries.append([uid, h0, len(it["hidden"]), k0, m])
+        # A COCONUT teacher's rows also say how many of their stored positions are thoughts.
+        entries.append([uid, h0, len(it["hidden"]), k0, m, *([it["n_thoughts"]] if "n_thoughts" in it else [])])
         h0, k0 = h0 + len(it["hidden"]), k0 + m
     if "topk_ids" in items[0]:
         tensors["topk_logprobs"] = torch.cat([it["topk_logprobs"] for it in items]).to(dtype).contiguous()
@@ -97,10 +98,16 @@ def _write_shard(folder: Path, i: int, uids: list[str], items: list[dict], dtype
 def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, teacher_name: str,
             layers: list[int], positions: str, dtype: str, top_k: int, temperature: float,
             examples_per_shard: int, batch_size: int, max_prompt_tokens: int, max_target_tokens: int,
-            after_shard: Callable[[int], None] | None = None, show_progress: bool = False) -> dict[str, Any]:
+            after_shard: Callable[[int], None] | None = None, show_progress: bool = False,
+            encode: Callable[[list[Example]], list[dict]] | None = None,
+            signals: Callable[[list[dict]], list[dict]] | None = None,
+            manifest_extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Extract (or finish extracting) a cache into ``folder``; returns the final manifest.
 
     ``after_shard(i)`` is called after shard ``i`` is on disk (tests use it to crash there).
+    ``encode`` (examples -> rows) and ``signals`` (a batch of rows -> items) replace the plain
+    teacher's text layout and forward (a COCONUT teacher runs its thoughts: ``thought_signals``);
+    ``manifest_extra`` adds identity fields (``coconut``) that a resumed extraction must match.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -114,7 +121,7 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
         "tokenizer": tokenizer_record(getattr(tokenizer, "name_or_path", ""), tokenizer),
         "data": {"fingerprint": data_fingerprint(examples), "n_examples": len(examples)},
         "examples_per_shard": examples_per_shard, "max_prompt_tokens": max_prompt_tokens,
-        "max_target_tokens": max_target_tokens, "complete": False,
+        "max_target_tokens": max_target_tokens, **(manifest_extra or {}), "complete": False,
     }
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
@@ -138,19 +145,20 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
             reused += 1
         else:
             chunk = examples[i * examples_per_shard:(i + 1) * examples_per_shard]
-            rows = [encode_latent(latent_text(ex), tokenizer, max_prompt_tokens=max_prompt_tokens,
-                                  max_target_tokens=max_target_tokens) for ex in chunk]
-            truncated += sum(r["truncated"] for r in rows)
+            rows = encode(chunk) if encode else [
+                encode_latent(latent_text(ex), tokenizer, max_prompt_tokens=max_prompt_tokens,
+                              max_target_tokens=max_target_tokens) for ex in chunk]
+            truncated += sum(r.get("truncated", False) for r in rows)
             items = []
             for b in range(0, len(rows), batch_size):
-                items += teacher_signals(teacher, rows[b:b + batch_size], layers=layers, positions=positions,
-                                         top_k=top_k, temperature=temperature,
-                                         pad_token_id=tokenizer.pad_token_id)
+                items += signals(rows[b:b + batch_size]) if signals else teacher_signals(
+                    teacher, rows[b:b + batch_size], layers=layers, positions=positions, top_k=top_k,
+                    temperature=temperature, pad_token_id=tokenizer.pad_token_id)
             meta = _write_shard(folder, i, [ex.uid for ex in chunk], items, DTYPES[dtype])
         shards.append(meta)
         if after_shard is not None:
             after_shard(i)
-    index = {uid: [m["shard"], h0, hn, k0, kn] for m in shards for uid, h0, hn, k0, kn in m["entries"]}
+    index = {entry[0]: [m["shard"], *entry[1:]] for m in shards for entry in m["entries"]}
     write_json_atomic(folder / "index.json", index)
     n = max(len(examples), 1)
     hidden_rows = sum(m["hidden_rows"] for m in shards)

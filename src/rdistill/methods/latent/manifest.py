@@ -19,7 +19,8 @@ from rdistill.tasks.latent_layout import latent_text
 FORMAT_VERSION = 1
 # Fields that change what is stored: a restart with another value must not mix shards.
 IDENTITY_FIELDS = ("format_version", "teacher", "layers", "positions", "dtype", "top_k", "temperature",
-                   "tokenizer", "data", "examples_per_shard", "max_prompt_tokens", "max_target_tokens")
+                   "tokenizer", "data", "examples_per_shard", "max_prompt_tokens", "max_target_tokens",
+                   "coconut")
 
 
 def _sha256(text: str) -> str:
@@ -69,7 +70,7 @@ def check_cache_matches(manifest: dict[str, Any], where: str, *, teacher: str | 
                         teacher_config_hash: str | None = None, layers: list[int] | None = None,
                         tokenizer_vocab_hash: str | None = None, data: str | None = None,
                         positions: str | None = None, needs_top_k: bool = False,
-                        temperature: float | None = None) -> None:
+                        temperature: float | None = None, thoughts: int | None = None) -> None:
     """Raise DataError listing every way ``manifest`` differs from what the run needs."""
     problems = []
     t = manifest.get("teacher", {})
@@ -91,6 +92,10 @@ def check_cache_matches(manifest: dict[str, Any], where: str, *, teacher: str | 
         problems.append("no top-k log-probabilities stored (extract with latent.top_k > 0)")
     if needs_top_k and temperature is not None and manifest.get("temperature") != temperature:
         problems.append(f"temperature: cache {manifest.get('temperature')}, run {temperature}")
+    stored_thoughts = (manifest.get("coconut") or {}).get("thoughts")
+    if thoughts is not None and stored_thoughts != thoughts:
+        problems.append(f"thoughts per row: cache {stored_thoughts}, run {thoughts} (latent.thoughts; a "
+                        "COCONUT teacher's cache holds one thought count)")
     if problems:
         raise DataError(f"latent cache {where} does not match this run: " + "; ".join(problems)
                         + ". Re-run `rdistill extract` with this config (or point latent.cache_dir "

@@ -3,7 +3,8 @@
 
 Phases of ``rdistill train``: extract the teacher cache (skipped when ``latent.cache_dir``
 already holds a complete extraction of these rows with these settings, or when the mode
-reads no cache), then train + evaluate.
+reads no cache), then train + evaluate. With ``latent.teacher_kind: coconut`` the teacher is
+a COCONUT run whose thoughts are distilled (``thought_extract``, ``thought_run``).
 """
 
 from __future__ import annotations
@@ -40,17 +41,28 @@ class LatentMethod(Method):
             phases.append(Phase("extract", done=lambda: cache_complete(cfg, train_rows()),
                                 run=lambda: extract_cache(cfg, examples=train_rows(),
                                                           show_progress=request.show_progress)))
+        train = train_latent
+        if cfg.latent.teacher_kind == "coconut":
+            from rdistill.methods.latent.thought_run import train_thought_latent as train
         phases.append(Phase("train + evaluate", done=lambda: request.resume and folder.finished(),
-                            run=lambda: train_latent(cfg, folder.root, data_dir=request.data_dir,
-                                                     resume=request.resume, show_progress=request.show_progress)))
+                            run=lambda: train(cfg, folder.root, data_dir=request.data_dir,
+                                              resume=request.resume, show_progress=request.show_progress)))
         return phases
 
     def evaluate(self, folder: RunFolder, cfg: RunConfig, request: EvalRequest) -> dict:
+        if cfg.latent.teacher_kind == "coconut":
+            from rdistill.methods.latent.thought_run import evaluate_thought_run
+
+            return evaluate_thought_run(folder, cfg, request)
         from rdistill.methods.latent.run import evaluate_latent_run
 
         return evaluate_latent_run(folder, cfg, request)
 
     def predictor(self, model, tokenizer, kind: str, cfg: RunConfig, *, show_progress: bool = False):
+        if cfg.latent.teacher_kind == "coconut":
+            from rdistill.methods.latent.thought_run import thought_predictor
+
+            return thought_predictor(model, tokenizer, cfg, show_progress=show_progress)
         from rdistill.methods.latent.run import latent_predictor
 
         return latent_predictor(model, tokenizer, cfg, show_progress=show_progress)

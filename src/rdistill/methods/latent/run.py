@@ -31,6 +31,7 @@ from rdistill.methods.latent.extract import extract
 from rdistill.methods.latent.layers import layer_pairs, parse_layers
 from rdistill.methods.latent.manifest import check_cache_matches, data_fingerprint, model_config_hash, vocab_hash
 from rdistill.methods.latent.projection import PROJECTION_FILE, LayerProjection, make_projection
+from rdistill.methods.latent.thought_extract import coconut_record, extract_thought_cache
 from rdistill.methods.latent.trainer import LatentTrainer
 from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokenizer, resolve_model
 from rdistill.models.layer_subset import build_layer_subset
@@ -82,7 +83,8 @@ def cache_complete(cfg: RunConfig, examples: list[Example]) -> bool:
                   "temperature": lat.temperature}
         return (manifest.get("complete") is True and manifest["teacher"]["name"] == lat.teacher
                 and all(manifest.get(k) == v for k, v in wanted.items())
-                and manifest["data"]["fingerprint"] == data_fingerprint(examples))
+                and manifest["data"]["fingerprint"] == data_fingerprint(examples)
+                and (lat.teacher_kind != "coconut" or manifest.get("coconut") == coconut_record(lat)))
     except (OSError, ValueError, KeyError, TypeError, ConfigError):
         return False
 
@@ -94,6 +96,9 @@ def extract_cache(cfg: RunConfig, *, examples: list[Example] | None = None, data
     if not lat.teacher:
         raise ConfigError("rdistill extract needs latent.teacher")
     examples = prepare_splits(cfg, data_dir).train if examples is None else examples
+    if lat.teacher_kind == "coconut":
+        return extract_thought_cache(lat, examples, cache_folder(cfg), trust_remote_code=cfg.model.trust_remote_code,
+                                     after_shard=after_shard, show_progress=show_progress)
     tokenizer = load_tokenizer(lat.teacher, trust_remote_code=cfg.model.trust_remote_code)
     teacher, _ = load_model(lat.teacher, kind="causal", trust_remote_code=cfg.model.trust_remote_code)
     layers = parse_layers(lat.layers, teacher.config.num_hidden_layers)
