@@ -29,3 +29,14 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk full"):
         rio.write_text_atomic(path, "new")
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+def test_json_files_are_strict_json(tmp_path):
+    """NaN / inf would be written as the non-standard NaN / Infinity: they become null."""
+    import json as json_module
+    import math
+
+    rio.write_json_atomic(tmp_path / "m.json", {"a": math.nan, "b": [1.0, math.inf], "c": {"d": -math.inf}})
+    text = (tmp_path / "m.json").read_text()
+    assert json_module.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c))) == {
+        "a": None, "b": [1.0, None], "c": {"d": None}}

@@ -103,6 +103,12 @@ def _headline_seeds(summary: dict) -> str:
             f" | macro-F1 {cell('macro_f1')} | ROUGE-L {cell('rouge_l')}")
 
 
+def _cell(value) -> str:
+    """One tab-separated cell: tabs, newlines and terminal escapes written as escapes, so that an
+    input's uid or a generated text can never forge output lines or drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def cmd_predict(args) -> int:
     from rdistill.data.example import Example
     from rdistill.data.inputs import read_prediction_inputs
@@ -124,14 +130,15 @@ def cmd_predict(args) -> int:
             text = rec.get("generated", rec.get("output"))
             print(json.dumps({"uid": rec["uid"], "pred_label": rec["pred_label"],
                               "pred_explanation": rec["pred_explanation"], "generated": text})
-                  if args.json else f"{rec['uid']}\t{rec['pred_label']}\t{text!r}")
+                  if args.json else f"{_cell(rec['uid'])}\t{_cell(rec['pred_label'])}\t{text!r}")
             continue
         conf = rec["label_probs"][rec["pred_label"]]
         if args.json:
             print(json.dumps({k: rec[k] for k in ("uid", "pred_label", "label_probs", "pred_explanation")}))
         else:
             expl = rec["pred_explanation"]
-            print(f"{rec['uid']}\t{rec['pred_label']} ({conf:.2f})" + (f"\t{expl}" if expl is not None else ""))
+            print(f"{_cell(rec['uid'])}\t{rec['pred_label']} ({conf:.2f})"
+                  + (f"\t{_cell(expl)}" if expl is not None else ""))
     return 0
 
 
@@ -180,11 +187,12 @@ def cmd_compare(args) -> int:
 
 def cmd_export(args) -> int:
     from rdistill.methods.registry import open_run
-    from rdistill.training.run_folder import export_merged, load_student
+    from rdistill.training.run_folder import check_export_target, export_merged, load_student
 
     folder, cfg, _ = open_run(args.run_dir)
+    check_export_target(args.output, folder.root, overwrite=args.overwrite)
     model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
-    print(f"model folder: {export_merged(model, tokenizer, args.output).resolve()}")
+    print(f"model folder: {export_merged(model, tokenizer, args.output, source=folder.root).resolve()}")
     return 0
 
 
@@ -259,6 +267,16 @@ def cmd_extract(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _recipe_parser(sub, name: str, help: str, set_example: str, output_help: str, *,
                    output_required: bool = False):
     """A subcommand that reads a YAML recipe: CONFIG, --set, --output-dir, --data-dir."""
@@ -297,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--data-file", help="e-SNLI JSON lines or original CSV (default: the run's "
                    "own held-out split, rebuilt from its config)")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=_positive_int, help="the first N rows of --data-file")
     p.add_argument("--skip-invalid", action="store_true", help="skip and count bad rows")
     p.add_argument("--output", required=True, help="metrics JSON (predictions go next to it); "
                    "with several runs, their mean/std (each run's file: OUTPUT-STEM.RUN.json)")
@@ -338,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="a trained run as a plain model folder (LoRA merged), e.g. a teacher")
     p.add_argument("run_dir")
-    p.add_argument("--output", required=True, help="folder to write (replaced if it exists)")
+    p.add_argument("--output", required=True, help="a new (or empty) folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace a previous export at --output")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", help="figures (PNG, PDF) of a run or a sweep folder")

@@ -22,21 +22,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
 from rdistill.errors import ConfigError
 
 log = logging.getLogger("rdistill.config")
-
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class _Section(BaseModel):
-    # extra="forbid": a misspelt key must fail, not be silently ignored.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # extra="forbid": a misspelt key must fail, not be silently ignored; no .inf / .nan numbers.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class TeacherSource(_Section):
@@ -219,6 +216,15 @@ class RunConfig(_Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     sweep: SweepConfig | None = Field(default=None, description="only read by `rdistill sweep`")
 
+    @field_validator("name")
+    @classmethod
+    def _name_stays_under_runs(cls, name: str) -> str:
+        # The default run folder is runs/<name>: a name must not climb out of it or be absolute.
+        if name.startswith(("/", "~")) or any(p in ("", ".", "..") for p in name.replace("\\", "/").split("/")):
+            raise ValueError(f"'{name}' cannot name a run folder under runs/: use letters, digits, '-', '_', "
+                             "'.' (and '/' between sweep and variant names), no '..' and no absolute path")
+        return name
+
     @model_validator(mode="before")
     @classmethod
     def _renamed_keys(cls, raw: Any) -> Any:
@@ -359,16 +365,12 @@ def validate_recipe(schema: type[ModelT], path: str | Path | None, overrides: li
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 raw: dict[str, Any] | None = None, schema: type[RunConfig] | None = None) -> RunConfig:
-    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate against
-    ``schema`` (default :class:`RunConfig`; :mod:`rdistill.methods` passes the schema with the
-    methods' sections)."""
-    origin = str(path) if path else "<config>"
+    """Read a YAML recipe (or ``raw`` dict), apply ``key=value`` overrides, validate against ``schema``
+    (default :class:`RunConfig`; :mod:`rdistill.methods` adds the methods' sections)."""
     cfg = validate_recipe(schema or RunConfig, path, overrides, raw)
     if cfg.training.precision == "fp16" and "t5" in cfg.model.name.lower():
-        raise ConfigError(
-            f"{origin}: training.precision=fp16 with a T5 model overflows (NaN losses); "
-            "use bf16 or fp32"
-        )
+        raise ConfigError(f"{path or '<config>'}: training.precision=fp16 with a T5 model overflows "
+                          "(NaN losses); use bf16 or fp32")
     return cfg
 
 

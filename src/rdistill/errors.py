@@ -15,3 +15,7 @@ class DataError(RdistillError):
 
 class ModelError(RdistillError):
     """A model or tokenizer could not be found or loaded."""
+
+
+class TrainingError(RdistillError):
+    """Training cannot go on (a non-finite loss); the message names the step and the loss terms."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -40,8 +41,30 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         raise
 
 
+def folder_mode() -> int:
+    """The mode a new folder gets under this process's umask (0755 under umask 022)."""
+    return 0o777 & ~_UMASK
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, +-inf) replaced by None: what strict JSON
+    parsers accept (Python's json module would write the non-standard ``NaN``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def dumps_strict(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` that writes valid JSON only (non-finite numbers become null)."""
+    return json.dumps(strict_json(value), allow_nan=False, **kwargs)
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(path, dumps_strict(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def iter_jsonl(path: str | Path):

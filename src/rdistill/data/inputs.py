@@ -25,4 +25,6 @@ def read_prediction_inputs(path: str | Path) -> list[Example]:
         fields = {key: row[key] for key in (*keys, "options") if isinstance(row.get(key), str)}
         examples.append(Example(uid=str(row.get("uid", line_no)), label=str(row.get("label", "")),
                                 fields=fields))
+    if not examples:
+        raise DataError(f"{p} holds no rows: one JSON object per line (premise + hypothesis, or question)")
     return examples

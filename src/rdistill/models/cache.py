@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rdistill.io import folder_mode
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,6 +33,7 @@ def atomic_dir(out_dir: str | Path) -> Iterator[Path]:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    os.chmod(tmp, folder_mode())  # mkdtemp's folder is private (0700); the result is an ordinary folder
     try:
         yield tmp
     except BaseException:

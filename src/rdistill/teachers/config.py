@@ -22,7 +22,7 @@ Task = Literal["esnli", "anli", "cqa", "svamp", "gsm8k"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class TeachData(_Section):

@@ -30,6 +30,8 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, *, has_dev: bool, grou
         num_train_epochs=t.epochs,
         max_steps=t.max_steps,
         logging_steps=t.logging_steps,
+        # Log a NaN loss as NaN (the default filter would average it away): it stops the run.
+        logging_nan_inf_filter=False,
         report_to=[],  # trackers come as callbacks from rdistill.training.tracking, writing into RUN/
         eval_strategy=strategy if has_dev else "no",
         eval_steps=t.eval_steps,

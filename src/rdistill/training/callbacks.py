@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
+
+from rdistill.errors import TrainingError
+from rdistill.io import dumps_strict
 
 log = logging.getLogger("rdistill.train")
 
@@ -26,7 +29,7 @@ class MetricsLogCallback(TrainerCallback):
         record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4),
                   "elapsed_s": round(time.perf_counter() - self._t0, 1), **logs}
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(dumps_strict(record) + "\n")
         log.info(self.format_line(record))
 
     @staticmethod
@@ -52,3 +55,21 @@ class QuietProgressCallback(ProgressCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         return
+
+
+class StopOnNonFiniteLoss(TrainerCallback):
+    """Stops training at the first logged non-finite loss (or loss term), naming the step and the
+    terms; checkpoints written before it stay, so ``--resume`` restarts from the last good one.
+
+    Checked at the logging cadence, when the losses reach the host anyway (``logging_steps``).
+    """
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        losses = {k: v for k, v in (logs or {}).items()
+                  if "loss" in k and isinstance(v, float) and not math.isfinite(v)}
+        if losses:
+            terms = ", ".join(f"{k}={v}" for k, v in sorted((logs or {}).items()) if "loss" in k)
+            last = state.best_model_checkpoint or "none yet"
+            raise TrainingError(f"step {state.global_step}: the loss is not finite ({terms}); training "
+                                f"stopped (check loss weights, learning rate and data); checkpoints written "
+                                f"so far are kept in {args.output_dir} (best: {last})")

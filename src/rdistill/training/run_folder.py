@@ -22,6 +22,7 @@ Only the folder's shape lives here; what goes into the files is the method's.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,10 @@ import torch
 from rdistill.errors import ConfigError, ModelError
 from rdistill.io import write_json_atomic, write_text_atomic
 
+log = logging.getLogger("rdistill.run_folder")
+
 STUDENT_META = "rdistill.json"
+EXPORT_MARK = "rdistill_export.json"  # marks a folder `rdistill export` wrote (may be replaced with --overwrite)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,10 @@ class RunFolder:
         """Trainer checkpoints, or the stages of a curriculum (``stage-k/``)."""
         return any(self.checkpoints.glob("checkpoint-*")) or any(self.checkpoints.glob("stage-*"))
 
+    def resume_checkpoint(self) -> str | None:
+        """The newest complete Trainer checkpoint of the run (see :func:`last_complete_checkpoint`)."""
+        return last_complete_checkpoint(self.checkpoints)
+
     def finished(self) -> bool:
         """``summary.json`` is written last: its presence marks a finished run."""
         return self.summary.is_file()
@@ -152,11 +160,57 @@ def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = Fa
     return model, tokenizer, kind, meta
 
 
-def export_merged(model, tokenizer, out_dir: str | Path) -> Path:
-    """A plain model folder (weights + tokenizer), written atomically: a crash leaves no half folder."""
+def check_export_target(out_dir: str | Path, run_root: str | Path, *, overwrite: bool = False) -> None:
+    """Refuse, before any work, an export that would destroy something: the run itself or a folder
+    around or inside it, a file, a non-empty folder (``overwrite`` replaces only a previous export)."""
+    out, run = Path(out_dir).resolve(), Path(run_root).resolve()
+    if out == run or run in out.parents or out in run.parents:
+        raise ConfigError(f"--output {out_dir} overlaps the run being exported ({run_root}): "
+                          "choose a folder outside it")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--output {out_dir} is a file: choose a folder to write the model into")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"--output {out_dir} is not empty: choose a new folder, or pass --overwrite "
+                              "to replace a previous export")
+        if not (out / EXPORT_MARK).is_file():
+            raise ConfigError(f"--output {out_dir} is not a folder `rdistill export` wrote (no {EXPORT_MARK}): "
+                              "--overwrite only replaces a previous export")
+
+
+def export_merged(model, tokenizer, out_dir: str | Path, *, source: str | Path) -> Path:
+    """A plain model folder (weights + tokenizer + ``rdistill_export.json``), written into a temporary
+    folder and renamed into place: a crash leaves no half folder. Check the target first
+    (:func:`check_export_target`)."""
     from rdistill.models.cache import atomic_dir
 
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        write_json_atomic(tmp / EXPORT_MARK, {"source_run": str(Path(source).resolve())})
     return Path(out_dir)
+
+
+def last_complete_checkpoint(folder: str | Path) -> str | None:
+    """The newest *complete* ``checkpoint-N`` under ``folder``: the Trainer writes ``trainer_state.json``
+    last, so a checkpoint without a readable one was cut short (a kill while saving) and is skipped,
+    with a warning naming it."""
+    def step(path: Path) -> int:
+        tail = path.name.rsplit("-", 1)[-1]
+        return int(tail) if tail.isdigit() else -1
+
+    skipped = []
+    for checkpoint in sorted(Path(folder).glob("checkpoint-*"), key=step, reverse=True):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            skipped.append(checkpoint.name)
+            continue
+        if skipped:
+            log.warning("skipped incomplete checkpoint(s) %s (no readable trainer_state.json: cut short "
+                        "while saving)", ", ".join(skipped))
+        log.info("resuming from %s", checkpoint)
+        return str(checkpoint)
+    if skipped:
+        log.warning("no complete checkpoint (skipped %s): training starts afresh", ", ".join(skipped))
+    return None

@@ -12,6 +12,8 @@ What it settles once, so that each method's trainer keeps only its ``compute_los
   micro-batch, and the Trainer divides it by the accumulation steps.
 - **The target-only LM head** (:func:`sparse_causal_token_losses`): for decoder-only
   students, logits only where a target token is.
+- **A non-finite loss stops the run** (``StopOnNonFiniteLoss``) with a message naming the
+  step and the terms, instead of training on and writing NaN.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from transformers import Trainer
 
 from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import causal_hidden, lm_head
+from rdistill.training.callbacks import StopOnNonFiniteLoss
 
 
 def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -72,6 +75,7 @@ class DistillTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
         self.dev_metrics = dev_metrics
+        self.add_callback(StopOnNonFiniteLoss)
         self._terms: dict[str, list[torch.Tensor]] = defaultdict(list)
 
     def log_term(self, model, name: str, total: torch.Tensor, count: torch.Tensor | float = 1.0) -> None:

@@ -30,7 +30,7 @@ class CoconutConfig(BaseModel):
     - ``eval_thoughts``: thoughts used at inference; ``None`` = max_stage * c_thoughts.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     c_thoughts: int = Field(2, ge=1, le=64)
     max_stage: int = Field(3, ge=1, le=64)

@@ -29,7 +29,6 @@ import torch
 from safetensors.torch import load_file, save
 from torch import nn
 from transformers import TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from rdistill.data.example import Example
 from rdistill.errors import DataError, RdistillError
@@ -39,6 +38,7 @@ from rdistill.methods.coconut.config import CoconutConfig
 from rdistill.methods.coconut.curriculum import Curriculum, encode_row
 from rdistill.methods.coconut.tokens import CoconutTokens
 from rdistill.methods.coconut.trainer import CoconutTrainer
+from rdistill.training.run_folder import last_complete_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def train_curriculum(model: nn.Module, tokenizer, train_examples: Sequence[Examp
         if not coconut.reset_optimizer and stage > 0 and previous_optimizer.exists():
             trainer.create_optimizer()
             trainer.optimizer.load_state_dict(torch.load(previous_optimizer, weights_only=True))
-        checkpoint = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+        checkpoint = last_complete_checkpoint(folder) if folder.is_dir() else None
         thoughts = sum(len(r["thought_positions"]) for r in rows) / max(len(rows), 1)
         logger.info("COCONUT stage %d/%d: %d rows, %.2f thoughts per row%s", stage, curriculum.max_stage,
                     len(rows), thoughts, f", resuming from {checkpoint}" if checkpoint else "")

@@ -16,7 +16,7 @@ LAYER_SPEC = re.compile(r"^(last:\d+|\d+-\d+)$")
 
 
 class LatentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     mode: Literal["latent", "logit_kd", "sft"] = Field(
         default="latent", description="hidden-state distillation, logit KD, or plain SFT (baseline)")

@@ -270,7 +270,7 @@ def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None
     with tracking_session(cfg, folder, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
         trainer = build_trainer(cfg, folder.root, examples, dev_examples=dev or None,
                                 callbacks=callbacks + trackers.callbacks, show_progress=show_progress)
-        result = trainer.train(resume_from_checkpoint=True if (resume and folder.has_checkpoints()) else None)
+        result = trainer.train(resume_from_checkpoint=folder.resume_checkpoint() if resume else None)
         save_student(trainer.model, trainer.processing_class, folder, student_meta(cfg))
         if trainer.projection is not None:  # the learned student->teacher maps travel with the adapter
             trainer.projection.save(folder.student)

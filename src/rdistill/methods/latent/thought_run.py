@@ -155,7 +155,7 @@ def train_thought_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: st
     with tracking_session(cfg, folder, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
         trainer = build_thought_trainer(cfg, folder.root, examples, callbacks=trackers.callbacks,
                                         show_progress=show_progress)
-        result = trainer.train(resume_from_checkpoint=True if (resume and folder.has_checkpoints()) else None)
+        result = trainer.train(resume_from_checkpoint=folder.resume_checkpoint() if resume else None)
         train_s = time.perf_counter() - t0
         student = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
         save_student(student, trainer.processing_class, folder, student_meta(cfg, folder))

@@ -117,7 +117,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
         trainer.remove_callback(ProgressCallback)
         if show_progress:  # --quiet: no bar at all
             trainer.add_callback(QuietProgressCallback)
-        train_out = trainer.train(resume_from_checkpoint=True if (resume and paths.has_checkpoints()) else None)
+        train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)
         train_s = time.perf_counter() - t0
         save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
 
