@@ -1,7 +1,7 @@
 """Experiment tracking for one run: TensorBoard event files and Weights & Biases.
 
 ``metrics.jsonl`` (``training.callbacks.MetricsLogCallback``) and ``summary.json``
-(``training.run``) are always written; this module adds the optional trackers as
+(every method's run) are always written; this module adds the optional trackers as
 Trainer callbacks, all writing inside the run folder by default:
 
 - TensorBoard: transformers' ``TensorBoardCallback`` with a writer on ``RUN/tensorboard``.
