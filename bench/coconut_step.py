@@ -4,8 +4,9 @@ Rows: ``--batch-size`` synthetic chained additions ("3 + 5 + 2 + 7 = ?", one ste
 partial sum, ``--max-stage`` steps each, fixed seed), laid out by
 ``rdistill.methods.coconut.curriculum.encode_row`` and batched by ``CoconutCollator``.
 
-- cot:       stage-0 rows (every step as text) through ``model(..., labels=...).loss``
-             (transformers' token-mean CE, LM head on every position): plain CoT-SFT;
+- cot:       stage-0 rows (every step as text) as rdistill's CoT SFT trains them: one pass,
+             LM head on target positions only (``training.trainer.sparse_causal_token_losses``),
+             token-mean CE; so the ratio measures the thoughts, not the LM head;
 - stage k:   the same rows at stage k through ``coconut_forward``: ``k * c`` thoughts,
              i.e. ``k * c + 1`` backbone passes over one KV cache (stage 0: one pass,
              LM head on target positions only). Stage ``max_stage`` is all-latent.
@@ -35,9 +36,10 @@ import transformers
 from rdistill.io import write_json_atomic
 from rdistill.methods.coconut.collator import CoconutCollator
 from rdistill.methods.coconut.curriculum import encode_row
-from rdistill.methods.coconut.thoughts import coconut_forward, position_ids_from_mask
+from rdistill.methods.coconut.thoughts import coconut_forward
 from rdistill.methods.coconut.tokens import add_coconut_tokens, make_token_rows_trainable
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.training.trainer import sparse_causal_token_losses
 
 log = logging.getLogger("bench.coconut_step")
 
@@ -122,8 +124,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     def cot_step() -> None:
         b = batches[0]
-        loss = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
-                     position_ids=position_ids_from_mask(b["attention_mask"]), labels=b["labels"]).loss
+        labels = b["labels"]
+        token_losses = sparse_causal_token_losses(model, b["input_ids"], b["attention_mask"], labels)
+        loss = token_losses.sum() / (labels[:, 1:] != -100).sum()
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
