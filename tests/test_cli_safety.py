@@ -106,3 +106,62 @@ def test_predict_escapes_what_it_prints(train_toy_run, tmp_path, capsys):
     (tmp_path / "empty.jsonl").write_text("\n")
     assert main(["--quiet", "predict", str(run), "--input", str(tmp_path / "empty.jsonl")]) == 2
     assert "holds no rows" in capsys.readouterr().err
+
+
+def test_non_utf8_files_and_bad_override_values_get_one_clear_error(tmp_path, capsys, tiny_causal_dir, esnli_file,
+                                                                   toy_config):
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"name: toy\nseed: 1\ndata:\n  train_file: caf\xe9.json\n")
+    assert main(["--quiet", "train", str(config), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "line 4: not UTF-8" in err and "Traceback" not in err
+
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(toy_config(tiny_causal_dir, esnli_file)))
+    assert main(["--quiet", "train", str(good), "--set", "training.lr=[1", "--dry-run"]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+    data = tmp_path / "bad.jsonl"
+    data.write_bytes(esnli_file.read_bytes() + b'{"premise": "\xff"}\n')
+    raw = toy_config(tiny_causal_dir, data)
+    good.write_text(yaml.safe_dump(raw))
+    assert main(["--quiet", "train", str(good), "--output-dir", str(tmp_path / "run")]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_damaged_run_folders_are_named_and_never_sent_to_the_hub(train_toy_run, tmp_path, capsys, tiny_causal_dir,
+                                                                esnli_file, toy_config):
+    import shutil
+
+    run = train_toy_run(max_steps=1)
+    meta = run / "student" / "rdistill.json"
+    meta.write_text(meta.read_text()[:20])
+    assert main(["--quiet", "predict", str(run), "--premise", "A", "--hypothesis", "B"]) == 2
+    assert "rdistill.json is damaged" in capsys.readouterr().err
+
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=1)
+    raw["finetune"] = {"mode": "lora", "r": 2, "alpha": 4}
+    (tmp_path / "lora.yaml").write_text(yaml.safe_dump(raw))
+    lora = tmp_path / "lora-run"
+    assert main(["--quiet", "train", str(tmp_path / "lora.yaml"), "--output-dir", str(lora)]) == 0
+    shutil.move(lora / "student" / "adapter_model.safetensors", tmp_path / "adapter.bak")
+    capsys.readouterr()
+    assert main(["--quiet", "predict", str(lora), "--premise", "A", "--hypothesis", "B"]) == 2
+    assert "adapter_model.safetensors" in capsys.readouterr().err
+    (lora / "student" / "adapter_model.safetensors").write_bytes(b"\x00" * 10)  # truncated
+    assert main(["--quiet", "predict", str(lora), "--premise", "A", "--hypothesis", "B"]) == 2
+    assert "the adapter does not load" in capsys.readouterr().err
+
+
+def test_unwritable_outputs_are_refused_before_the_work(train_toy_run, tmp_path, capsys, monkeypatch):
+    """A folder that cannot hold the output (here: a file stands where it should be; the tests run
+    as root, which writes into read-only folders) is refused before the evaluation runs."""
+    import rdistill.methods.registry as registry
+
+    run = train_toy_run(max_steps=1)
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setattr(registry, "evaluate_run", lambda *a, **k: pytest.fail("evaluated anyway"))
+    assert main(["--quiet", "eval", str(run), "--output", str(tmp_path / "a-file" / "m.json")]) == 2
+    assert "--output" in (err := capsys.readouterr().err) and "cannot write there" in err
+    assert main(["--quiet", "train", str(run / "config.yaml"), "--output-dir", str(tmp_path / "a-file" / "r")]) == 2
+    assert "cannot write there" in capsys.readouterr().err

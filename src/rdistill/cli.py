@@ -70,11 +70,12 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     from rdistill.evaluation.seeds import aggregate
-    from rdistill.io import write_json_atomic
+    from rdistill.io import check_writable, write_json_atomic
     from rdistill.methods.base import EvalRequest
     from rdistill.methods.registry import evaluate_run
 
     output = Path(args.output)
+    check_writable(output.parent, "--output")  # before the evaluation, not after it
     several = len(args.run_dirs) > 1
     results = {}
     for run_dir in args.run_dirs:
@@ -209,8 +210,10 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from rdistill.io import check_writable
     from rdistill.reporting.report import write_report
 
+    check_writable(Path(args.output).parent, "--output")
     html_path, md_path = write_report(args.source, args.output, show_progress=not args.quiet)
     print(f"report: {html_path.resolve()}")
     print(f"summary: {md_path.resolve()}")

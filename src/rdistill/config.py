@@ -26,6 +26,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       model_validator)
 
 from rdistill.errors import ConfigError
+from rdistill.io import read_text
 
 log = logging.getLogger("rdistill.config")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -43,16 +44,14 @@ class TeacherSource(_Section):
     format: Literal["palm", "jsonl"] = Field(
         description="palm: JSON arrays of raw completions; jsonl: teacher files matched by uid"
     )
-    files: list[str] = Field(
-        min_length=1, description="data files, relative to the data root unless absolute"
-    )
+    files: list[str] = Field(min_length=1,
+                             description="data files, relative to the data root unless absolute")
 
 
 class DataConfig(_Section):
     dataset: str = Field(default="esnli", description="a task of rdistill.tasks.registry.TASKS")
     train_file: str = Field(
-        description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT"
-    )
+        description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT")
     teacher_files: list[str | TeacherSource] = Field(
         default_factory=list,
         description="teacher rationales: plain paths are one PaLM teacher 'palm' (row-aligned files, "
@@ -301,7 +300,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ConfigError(f"override '{text}' has an empty key")
-    return parts, yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        return parts, yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as e:
+        raise ConfigError(f"override '{text}': the value is not valid YAML ({e.problem})") from None
 
 
 def set_key(raw: dict[str, Any], parts: list[str], value: Any, what: str) -> None:
@@ -326,11 +328,9 @@ def _format_errors(origin: str, err: ValidationError) -> str:
     lines = [f"{origin}: {err.error_count()} problem(s) in the config:"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"  - {key}: unknown key (check the spelling; see the README's config reference)")
-        else:
-            got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
-            lines.append(f"  - {key}: {e['msg']}{got}")
+        got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
+        lines.append(f"  - {key}: unknown key (check the spelling; see docs/config.md)"
+                     if e["type"] == "extra_forbidden" else f"  - {key}: {e['msg']}{got}")
     return "\n".join(lines)
 
 
@@ -340,7 +340,7 @@ def read_config_file(path: str | Path) -> Any:
     if not p.is_file():
         raise ConfigError(f"config file '{p}' does not exist")
     try:
-        return yaml.safe_load(p.read_text()) or {}
+        return yaml.safe_load(read_text(p, ConfigError)) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
 

@@ -41,6 +41,20 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         raise
 
 
+def check_writable(folder: str | Path, what: str) -> None:
+    """Fail before any work when nothing can be written into ``folder`` (created if missing):
+    ConfigError naming ``what`` (the flag or key) and the path."""
+    from rdistill.errors import ConfigError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{what} {folder}: cannot write there ({err.strerror or err})") from None
+
+
 def folder_mode() -> int:
     """The mode a new folder gets under this process's umask (0755 under umask 022)."""
     return 0o777 & ~_UMASK
@@ -67,12 +81,26 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, dumps_strict(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def read_text(path: str | Path, error: type[Exception] | None = None) -> str:
+    """A UTF-8 text file; bytes that are not UTF-8 raise ``error`` (default DataError) naming the
+    file, the line and the byte, instead of a UnicodeDecodeError traceback."""
+    from rdistill.errors import DataError
+
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise (error or DataError)(f"{path} line {line}: not UTF-8 text (byte {data[err.start]:#04x} at "
+                                   f"offset {err.start}); save the file as UTF-8") from None
+
+
 def iter_jsonl(path: str | Path):
     """``(line number, parsed value)`` for each non-blank line; DataError naming file and line."""
     from rdistill.errors import DataError
 
     path = Path(path)
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line_no, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -19,6 +19,7 @@ from rdistill.data.example import Example, TeacherRationale
 from rdistill.data.load_result import LoadResult
 from rdistill.tasks.registry import TASKS, AnswerFormat
 from rdistill.errors import DataError
+from rdistill.io import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,7 @@ def read_palm_files(files: Sequence[str | Path]) -> list[tuple[str, object]]:
         if not file.is_file():
             raise DataError(f"{file}: teacher rationale file not found")
         try:
-            with file.open(encoding="utf-8") as handle:
-                items = json.load(handle)
+            items = json.loads(read_text(file))
         except json.JSONDecodeError as err:
             raise DataError(
                 f"{file} line {err.lineno}: malformed JSON ({err.msg} at column {err.colno})"

@@ -20,6 +20,7 @@ from rdistill.data.arithmetic import format_number, try_arithmetic
 from rdistill.data.example import Example
 from rdistill.data.load_result import LoadResult
 from rdistill.errors import DataError
+from rdistill.io import read_text
 from rdistill.tasks.layout import Order, TargetPieces, sequence_training_rows
 from rdistill.tasks.math_layout import math_prompt, math_training_rows
 
@@ -187,7 +188,11 @@ def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResu
     """Load ``path`` with the loader of task ``name`` (``kwargs`` go to the loader)."""
     if name not in TASKS:
         raise DataError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(TASKS))}")
-    return TASKS[name].load_file(path, **kwargs)
+    try:
+        return TASKS[name].load_file(path, **kwargs)
+    except UnicodeDecodeError:
+        read_text(path)  # raises the DataError that names the line and the byte
+        raise
 
 
 def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool) -> list[tuple[str, str]]:

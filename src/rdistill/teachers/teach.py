@@ -26,7 +26,7 @@ from rdistill.data.example import Example
 from rdistill.data.paths import resolve_data_path
 from rdistill.tasks.registry import load_dataset_file
 from rdistill.data.splits import split_examples
-from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 from rdistill.teachers.backend_file import file_outputs
 from rdistill.teachers.cache import Result, TeacherCache, request_key
 from rdistill.teachers.config import FileTeacher, LocalTeacher, TeachConfig, teacher_id, teacher_name
@@ -173,6 +173,7 @@ def teach(cfg: TeachConfig, output_dir: str | Path, *, data_dir: str | None = No
           show_progress: bool = True) -> dict[str, Any]:
     """Write ``rationales.jsonl`` and ``teach_summary.json`` into ``output_dir``; return the summary."""
     out = Path(output_dir)
+    check_writable(out, "--output-dir")  # before the teacher is asked anything
     rows, train, n_rows = select_rows(cfg, data_dir)
     if isinstance(cfg.teacher, FileTeacher):
         records, stats = _from_files(cfg, rows, n_rows, data_dir), {}

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from rdistill.errors import ConfigError, ModelError
-from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("rdistill.run_folder")
 
@@ -110,7 +110,14 @@ class RunFolder:
         if not self.student_meta.is_file():
             raise ModelError(f"'{self.root}' is not a finished rdistill run: {self.student_meta} is missing "
                              "(train it first, or resume it with `rdistill train CONFIG --resume`)")
-        return json.loads(self.student_meta.read_text())
+        try:
+            meta = json.loads(self.student_meta.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ModelError(f"{self.student_meta} is damaged ({err}): retrain the run, or restore the file") from None
+        missing = [k for k in ("base_model", "kind", "finetune") if not isinstance(meta, dict) or k not in meta]
+        if missing:
+            raise ModelError(f"{self.student_meta} lacks {', '.join(missing)}: retrain the run, or restore the file")
+        return meta
 
     # ---- writing -----------------------------------------------------------------------
     def start(self, config_text: str, system: dict, *, resume: bool) -> None:
@@ -121,7 +128,7 @@ class RunFolder:
         if self.has_checkpoints() and not resume:
             raise ConfigError(f"'{self.root}' already holds checkpoints: pass --resume to continue "
                               "that run, or choose another --output-dir")
-        self.root.mkdir(parents=True, exist_ok=True)
+        check_writable(self.root, "--output-dir")
         write_text_atomic(self.config, config_text)
         write_json_atomic(self.system, system)
 
@@ -141,6 +148,7 @@ def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = Fa
                  dtype: torch.dtype = torch.float32):
     """``(model, tokenizer, kind, meta)`` of a trained run, LoRA merged, in eval mode."""
     from peft import PeftModel
+    from safetensors import SafetensorError
 
     from rdistill.models import load_model, load_tokenizer
 
@@ -148,9 +156,18 @@ def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = Fa
     meta = folder.read_meta()
     tokenizer = load_tokenizer(str(folder.student), trust_remote_code=trust_remote_code)
     if meta["finetune"] == "lora":
+        # A run folder never reaches the network: without these files peft would look the
+        # folder's name up on the Hub.
+        missing = [f for f in ("adapter_config.json", "adapter_model.safetensors") if not (folder.student / f).is_file()]
+        if missing:
+            raise ModelError(f"{folder.student} lacks {', '.join(missing)}: the run's adapter is gone; retrain it")
         base, kind = load_model(meta["base_model"], kind=meta["kind"], dtype=dtype,
                                 trust_remote_code=trust_remote_code)
-        model = PeftModel.from_pretrained(base, str(folder.student))
+        try:
+            model = PeftModel.from_pretrained(base, str(folder.student), local_files_only=True)
+        except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as err:  # truncated, other rank
+            raise ModelError(f"{folder.student}: the adapter does not load ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0][:200]}); retrain the run") from None
         # Merged weights generate faster than an unmerged adapter (MACHINE-NOTES: up to 2.5x).
         model = model.merge_and_unload()
     else:
@@ -169,6 +186,7 @@ def check_export_target(out_dir: str | Path, run_root: str | Path, *, overwrite:
                           "choose a folder outside it")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output {out_dir} is a file: choose a folder to write the model into")
+    check_writable(out.parent, "--output")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise ConfigError(f"--output {out_dir} is not empty: choose a new folder, or pass --overwrite "

@@ -21,7 +21,7 @@ from rdistill.config import RunConfig, config_hash
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError
 from rdistill.evaluation.evaluator import write_evaluation
-from rdistill.io import write_json_atomic
+from rdistill.io import check_writable, write_json_atomic
 from rdistill.methods.base import EvalRequest, start_run
 from rdistill.methods.latent.cache import LatentCache
 from rdistill.methods.latent.compat import check_pair, same_vocabulary
@@ -95,6 +95,7 @@ def extract_cache(cfg: RunConfig, *, examples: list[Example] | None = None, data
     lat = _latent(cfg)
     if not lat.teacher:
         raise ConfigError("rdistill extract needs latent.teacher")
+    check_writable(cache_folder(cfg), "latent.cache_dir")
     examples = prepare_splits(cfg, data_dir).train if examples is None else examples
     if lat.teacher_kind == "coconut":
         return extract_thought_cache(lat, examples, cache_folder(cfg), trust_remote_code=cfg.model.trust_remote_code,
