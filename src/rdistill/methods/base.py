@@ -110,6 +110,21 @@ def resume_conflicts(saved: dict, new: RunConfig) -> dict[str, tuple[Any, Any]]:
             and not k.startswith(RESUME_MAY_CHANGE_SECTIONS)}
 
 
+def evaluation_rows(cfg: RunConfig, request: EvalRequest) -> list:
+    """The rows ``rdistill eval`` scores: the first ``request.limit`` rows of ``request.data_file``
+    (read by the run's task loader), else the run's held-out split (``request.limit`` or
+    ``evaluation.limit`` rows), rebuilt from its config and seed."""
+    from pathlib import Path
+
+    from rdistill.tasks.recipe_data import prepare_splits
+    from rdistill.tasks.registry import load_dataset_file
+
+    if request.data_file is not None:
+        return load_dataset_file(cfg.data.dataset, Path(request.data_file),
+                                 skip_invalid=request.skip_invalid).examples[:request.limit]
+    return prepare_splits(cfg, request.data_dir).test[: request.limit or cfg.evaluation.limit]
+
+
 def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     """What every method does first: a resumed folder checked against ``cfg``, trackers checked,
     the folder started (config + system.json), threads and seed set. Returns the system info

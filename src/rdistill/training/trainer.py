@@ -20,14 +20,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import Trainer
+from transformers.trainer_callback import ProgressCallback
 
 from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import causal_hidden, lm_head
-from rdistill.training.callbacks import StopOnNonFiniteLoss
+from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback, StopOnNonFiniteLoss
 
 
 def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -77,6 +79,14 @@ class DistillTrainer(Trainer):
         self.dev_metrics = dev_metrics
         self.add_callback(StopOnNonFiniteLoss)
         self._terms: dict[str, list[torch.Tensor]] = defaultdict(list)
+
+    def log_compactly(self, metrics_log: Path, *, show_progress: bool) -> None:
+        """One compact line per log step (and ``metrics.jsonl``) instead of the Trainer's raw dicts;
+        a bar with rate and ETA unless ``show_progress`` is off (``--quiet``)."""
+        self.remove_callback(ProgressCallback)
+        if show_progress:
+            self.add_callback(QuietProgressCallback)
+        self.add_callback(MetricsLogCallback(metrics_log))
 
     def log_term(self, model, name: str, total: torch.Tensor, count: torch.Tensor | float = 1.0) -> None:
         """Add ``total`` over ``count`` items to term ``name`` (``train_``/``eval_`` by the model's mode).

@@ -22,7 +22,7 @@ from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation.answer_eval import evaluate_answer_predictions
 from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.io import write_json_atomic
-from rdistill.methods.base import EvalRequest, TrainRequest, start_run
+from rdistill.methods.base import EvalRequest, TrainRequest, evaluation_rows, start_run
 from rdistill.methods.coconut.config import CoconutConfig
 from rdistill.methods.coconut.curriculum import answer_from_text, question_ids
 from rdistill.methods.coconut.generate import generate_with_thoughts
@@ -30,7 +30,7 @@ from rdistill.methods.coconut.stages import default_question, train_curriculum
 from rdistill.methods.coconut.tokens import add_coconut_tokens, make_token_rows_trainable
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
-from rdistill.tasks.registry import get_task, load_dataset_file
+from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import training_arguments
 from rdistill.training.callbacks import MetricsLogCallback
 from rdistill.training.run_folder import RunFolder, load_student, save_student
@@ -176,11 +176,7 @@ def evaluate_coconut_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     """``rdistill eval`` of a COCONUT run: its own held-out split, or the first rows of a data file."""
     if request.teacher_files:
         raise ConfigError("--teacher-file is for rationale runs: a COCONUT run has no teacher rationales")
-    if request.data_file is not None:
-        test = load_dataset_file(cfg.data.dataset, Path(request.data_file),
-                                 skip_invalid=request.skip_invalid).examples[:request.limit]
-    else:
-        test = prepare_splits(cfg, request.data_dir).test[: request.limit or cfg.evaluation.limit]
+    test = evaluation_rows(cfg, request)
     model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
     predictor = coconut_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
     return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)

@@ -15,14 +15,13 @@ import time
 from pathlib import Path
 
 from transformers import EarlyStoppingCallback
-from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, config_hash
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError
 from rdistill.evaluation.evaluator import write_evaluation
 from rdistill.io import check_writable, write_json_atomic
-from rdistill.methods.base import EvalRequest, start_run
+from rdistill.methods.base import EvalRequest, evaluation_rows, start_run
 from rdistill.methods.latent.cache import LatentCache
 from rdistill.methods.latent.compat import check_pair, same_vocabulary
 from rdistill.methods.latent.dataset import LatentCollator, LatentRows, encode_examples
@@ -37,9 +36,7 @@ from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokeni
 from rdistill.models.layer_subset import build_layer_subset
 from rdistill.prediction.latent import LatentPredictor
 from rdistill.tasks.recipe_data import prepare_splits
-from rdistill.tasks.registry import load_dataset_file
 from rdistill.training.arguments import training_arguments
-from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -184,12 +181,7 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
                             dev_metrics=dev_metrics, mode=lat.mode, alpha=lat.alpha, layer_pairs=pairs,
                             hidden_loss=lat.loss, positions=lat.positions, token_alignment=lat.token_alignment,
                             temperature=lat.temperature, kd_direction=lat.kd_direction, **extra)
-    # A progress bar with rate and ETA, and one compact log line per logging step instead of
-    # the Trainer's raw dicts (as rationale training does).
-    trainer.remove_callback(ProgressCallback)
-    if show_progress:
-        trainer.add_callback(QuietProgressCallback)
-    trainer.add_callback(MetricsLogCallback(folder.metrics_log))
+    trainer.log_compactly(folder.metrics_log, show_progress=show_progress)
     return trainer
 
 
@@ -200,21 +192,14 @@ def evaluate_latent_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest,
     """Answers on the held-out rows -> ``RUN/eval/metrics.json`` (+ predictions); with a teacher,
     layer similarity -> ``RUN/layer_similarity.json`` (see :mod:`rdistill.methods.latent.evaluate`).
 
-    Rows: ``test``, else the first ``request.limit`` rows of ``request.data_file`` (read by the
-    run's loader), else the run's test split (``evaluation.limit`` rows).
+    Rows: ``test``, else :func:`rdistill.methods.base.evaluation_rows`.
     ``request.output``: the metrics file (default ``RUN/eval/metrics.json``); layer similarity
     goes next to it as ``<stem>.layer_similarity.json`` when an output is given.
     """
     lat = _latent(cfg)
     if request.teacher_files:
         raise ConfigError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
-    if test is None and request.data_file is not None:
-        test = load_dataset_file(cfg.data.dataset, Path(request.data_file),
-                                 skip_invalid=request.skip_invalid).examples[:request.limit]
-    elif test is None:
-        if request.limit is not None:
-            raise ConfigError("a row limit goes with a data file; the run's own split uses evaluation.limit")
-        test = prepare_splits(cfg, request.data_dir).test[: cfg.evaluation.limit]
+    test = evaluation_rows(cfg, request) if test is None else test
     model, tokenizer, _kind, _meta = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
     records = latent_predictor(model, tokenizer, cfg, show_progress=request.show_progress).predict(test)
     metrics = answer_metrics(records, cfg.data.dataset)

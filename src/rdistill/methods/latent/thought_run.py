@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 import torch
-from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, config_hash
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError
 from rdistill.io import write_json_atomic
-from rdistill.methods.base import EvalRequest, start_run
+from rdistill.methods.base import EvalRequest, evaluation_rows, start_run
 from rdistill.methods.coconut.run import CoconutPredictor, evaluate_coconut
 from rdistill.methods.coconut.tokens import add_coconut_tokens, make_token_rows_trainable
 from rdistill.methods.latent.cache import LatentCache
@@ -37,9 +36,7 @@ from rdistill.methods.latent.thought_trainer import ThoughtTrainer
 from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokenizer
 from rdistill.models.layer_subset import build_layer_subset
 from rdistill.tasks.recipe_data import prepare_splits
-from rdistill.tasks.registry import load_dataset_file
 from rdistill.training.arguments import training_arguments
-from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -105,10 +102,7 @@ def build_thought_trainer(cfg: RunConfig, output_dir: str | Path, examples: list
                              processing_class=tokenizer, callbacks=callbacks, mode="latent", alpha=lat.alpha,
                              layer_pairs=pairs, hidden_loss=lat.loss, positions="thoughts",
                              projection=make_projection(len(pairs), student_size, teacher_size))
-    trainer.remove_callback(ProgressCallback)
-    if show_progress:
-        trainer.add_callback(QuietProgressCallback)
-    trainer.add_callback(MetricsLogCallback(folder.metrics_log))
+    trainer.log_compactly(folder.metrics_log, show_progress=show_progress)
     return trainer
 
 
@@ -118,11 +112,7 @@ def evaluate_thought_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     first ``request.limit`` rows of ``request.data_file``, else the run's test split."""
     if request.teacher_files:
         raise ConfigError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
-    if test is None and request.data_file is not None:
-        test = load_dataset_file(cfg.data.dataset, Path(request.data_file),
-                                 skip_invalid=request.skip_invalid).examples[:request.limit]
-    elif test is None:
-        test = prepare_splits(cfg, request.data_dir).test[: request.limit or cfg.evaluation.limit]
+    test = evaluation_rows(cfg, request) if test is None else test
     model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
     predictor = thought_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
     return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import torch
 from transformers import EarlyStoppingCallback
-from transformers.trainer_callback import ProgressCallback
 
 from rdistill.config import RunConfig, config_hash
 from rdistill.evaluation import write_evaluation
@@ -24,7 +23,6 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import check_precision, training_arguments
-from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback
 from rdistill.training.run_folder import RunFolder, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -100,7 +98,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
 
     decoder_start = getattr(model.config, "decoder_start_token_id", None) if is_seq2seq else None
     collator = RationaleCollator(tokenizer.pad_token_id, is_seq2seq, decoder_start)
-    callbacks = [MetricsLogCallback(paths.metrics_log)]
+    callbacks = []
     if cfg.training.early_stopping_patience and splits.dev:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
     with tracking_session(cfg, paths, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
@@ -113,10 +111,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
             beta=cfg.loss.beta, is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
             dev_metrics=dev_label_accuracy if splits.dev else None,
         )
-        # Our MetricsLogCallback logs one compact line per step; the default one would print raw dicts.
-        trainer.remove_callback(ProgressCallback)
-        if show_progress:  # --quiet: no bar at all
-            trainer.add_callback(QuietProgressCallback)
+        trainer.log_compactly(paths.metrics_log, show_progress=show_progress)
         train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)
         train_s = time.perf_counter() - t0
         save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
