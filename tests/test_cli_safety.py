@@ -90,8 +90,9 @@ def test_a_non_finite_loss_stops_training_naming_the_step(tiny_causal_dir, esnli
     assert main(["--quiet", "train", str(config), "--output-dir", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "step 1: the loss is not finite" in err and "Traceback" not in err
-    for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines():
-        json.loads(line, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    logged = [json.loads(line, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+              for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["step"] == 1 and logged[-1]["loss"] is None  # the bad step is logged, as null
 
 
 def test_predict_escapes_what_it_prints(train_toy_run, tmp_path, capsys):

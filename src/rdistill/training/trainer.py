@@ -87,6 +87,9 @@ class DistillTrainer(Trainer):
         if show_progress:
             self.add_callback(QuietProgressCallback)
         self.add_callback(MetricsLogCallback(metrics_log))
+        # The stop goes last, so that the line with the non-finite loss is in metrics.jsonl first.
+        self.remove_callback(StopOnNonFiniteLoss)
+        self.add_callback(StopOnNonFiniteLoss)
 
     def log_term(self, model, name: str, total: torch.Tensor, count: torch.Tensor | float = 1.0) -> None:
         """Add ``total`` over ``count`` items to term ``name`` (``train_``/``eval_`` by the model's mode).
