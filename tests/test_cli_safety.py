@@ -166,3 +166,19 @@ def test_unwritable_outputs_are_refused_before_the_work(train_toy_run, tmp_path,
     assert "--output" in (err := capsys.readouterr().err) and "cannot write there" in err
     assert main(["--quiet", "train", str(run / "config.yaml"), "--output-dir", str(tmp_path / "a-file" / "r")]) == 2
     assert "cannot write there" in capsys.readouterr().err
+
+
+def test_repeated_uids_and_bad_rows_are_refused_before_any_run_folder(tmp_path, capsys, tiny_causal_dir,
+                                                                       toy_config):
+    rows = [{"uid": "r1", "premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "entailment"},
+            {"uid": "r1", "premise": "A cat sleeps.", "hypothesis": "A cat rests.", "label": "entailment"}]
+    data = tmp_path / "anli.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    raw = toy_config(tiny_causal_dir, data)
+    raw["data"]["dataset"] = "anli"
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    assert main(["--quiet", "train", str(config), "--output-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "uid 'r1' appears twice" in err and str(data) in err
+    assert not (tmp_path / "run").exists()  # no half run folder for report/plot to accept

@@ -30,6 +30,17 @@ class Splits:
     teachers: dict | None = None  # the per-teacher report (RUN/teachers.json), when there are teachers
 
 
+def check_unique_uids(examples: list[Example], path) -> None:
+    """Predictions, teacher files and caches are matched by uid: a repeated uid is refused at load,
+    naming both rows, not found after training."""
+    first: dict[str, Example] = {}
+    for ex in examples:
+        if ex.uid in first:
+            raise DataError(f"{path}: uid {ex.uid!r} appears twice ({first[ex.uid].source or 'first row'} and "
+                            f"{ex.source or 'a later row'}); every row needs its own uid")
+        first[ex.uid] = ex
+
+
 def load_rows(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | None,
               summary: dict) -> tuple[list[Example], dict | None]:
     """Examples of one data file with its teachers attached, and the per-teacher report."""
@@ -43,6 +54,7 @@ def load_rows(cfg: RunConfig, rel: str, teacher_files: list, data_dir: str | Non
         result = load_dataset_file(cfg.data.dataset, path, skip_invalid=cfg.data.skip_invalid)
     summary[str(path)] = {"rows_read": result.n_read, "skipped": dict(result.skipped)}
     examples = result.examples
+    check_unique_uids(examples, path)
     if teacher_files:
         specs = teacher_specs(teacher_files, lambda f: resolve_data_path(f, data_dir))
         # Alignment is by original row index, so rows skipped above do not shift the teacher file.

@@ -133,9 +133,9 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
     """The curriculum into ``folder/checkpoints/stage-k``, the merged student, its held-out answers."""
     t0 = time.perf_counter()
     co = _coconut(cfg)
-    info = start_run(cfg, folder, resume=request.resume)
-    splits = prepare_splits(cfg, request.data_dir)
+    splits = prepare_splits(cfg, request.data_dir)  # checked before the run folder exists
     check_steps(splits.train, cfg.data.dataset)
+    info = start_run(cfg, folder, resume=request.resume)
     write_json_atomic(folder.data_summary, splits.summary)
     tokenizer = load_tokenizer(cfg.model.name, trust_remote_code=cfg.model.trust_remote_code)
     model, kind = load_model(cfg.model.name, kind="causal", dtype=torch.float32,

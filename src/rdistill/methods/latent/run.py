@@ -243,11 +243,11 @@ def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None
     """
     t0 = time.perf_counter()
     folder = RunFolder(Path(output_dir))
-    info = start_run(cfg, folder, resume=resume)
     examples_given = examples is not None
+    splits = prepare_splits(cfg, data_dir) if examples is None else None  # before the folder exists
+    info = start_run(cfg, folder, resume=resume)
     dev: list[Example] = []
-    if examples is None:
-        splits = prepare_splits(cfg, data_dir)
+    if splits is not None:
         examples, dev = splits.train, splits.dev
         write_json_atomic(folder.data_summary, splits.summary)
     callbacks = []

@@ -134,10 +134,10 @@ def train_thought_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: st
     splits (tests, in memory); training rows given without test rows leave the run unevaluated."""
     t0 = time.perf_counter()
     folder = RunFolder(Path(output_dir))
-    info = start_run(cfg, folder, resume=resume)
     examples_given = examples is not None
-    if examples is None:
-        splits = prepare_splits(cfg, data_dir)
+    splits = prepare_splits(cfg, data_dir) if examples is None else None  # before the folder exists
+    info = start_run(cfg, folder, resume=resume)
+    if splits is not None:
         examples, test_examples = splits.train, splits.test[: cfg.evaluation.limit or None]
         write_json_atomic(folder.data_summary, splits.summary)
         if splits.dev:

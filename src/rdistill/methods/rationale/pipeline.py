@@ -56,10 +56,10 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
     """Train a student as ``cfg`` says into ``folder``; returns the held-out metrics."""
     t0 = time.perf_counter()
     data_dir, resume, show_progress = request.data_dir, request.resume, request.show_progress
+    # The data first: a bad row is reported before the run folder exists (no half folder).
+    splits = prepare_splits(cfg, data_dir)
     info = start_run(cfg, folder, resume=resume)
     paths = folder
-
-    splits = prepare_splits(cfg, data_dir)
     if splits.teachers is not None:
         write_json_atomic(paths.teachers, splits.teachers)
         for name, t in splits.teachers["teachers"].items():
