@@ -27,6 +27,7 @@ import torch
 from transformers import Trainer
 from transformers.trainer_callback import ProgressCallback
 
+from rdistill.errors import ConfigError
 from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import causal_hidden, lm_head
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback, StopOnNonFiniteLoss
@@ -72,9 +73,14 @@ class DistillTrainer(Trainer):
 
     # compute_loss returns a per-micro-batch mean, so the Trainer divides by accumulation steps.
     loss_is_scaled_for_ga = False
+    # Set by trainers whose forward calls the inner model several times (continuous thoughts):
+    # that bypasses DDP's forward and its gradient all-reduce, so several processes would diverge.
+    single_process: str | None = None
 
     def __init__(self, *args, dev_metrics: Callable[[Any], dict[str, float]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.single_process and self.accelerator.num_processes > 1:
+            raise ConfigError(f"{self.single_process} runs in one process; launch it without torchrun/accelerate")
         self.model_accepts_loss_kwargs = False
         self.dev_metrics = dev_metrics
         self.add_callback(StopOnNonFiniteLoss)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from rdistill.config import RunConfig, config_hash
+from rdistill.config import GenerationConfig, RunConfig, config_hash
 from rdistill.data.answers import answers_match, normalize_answer
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError, DataError
@@ -58,17 +58,18 @@ class CoconutPredictor:
     """Question, ``<bot>``, ``n_thoughts`` continuous thoughts, ``<eot>``, then the written rest;
     the answer is read after the last ``###`` and compared by the task's answer kind."""
 
-    def __init__(self, model, tokenizer, task: str, *, n_thoughts: int, max_new_tokens: int, batch_size: int,
-                 show_progress: bool = False):
+    def __init__(self, model, tokenizer, task: str, *, n_thoughts: int, max_new_tokens: int,
+                 generation: GenerationConfig, show_progress: bool = False):
         self.model, self.tok, self.task = model, tokenizer, task
         self.kind = get_task(task).answer_kind or "text"
-        self.n_thoughts, self.max_new_tokens, self.batch_size = n_thoughts, max_new_tokens, batch_size
+        # ``gen`` as on every predictor: its batch_size is what ``profile`` varies.
+        self.n_thoughts, self.max_new_tokens, self.gen = n_thoughts, max_new_tokens, generation
         self.show_progress = show_progress
 
     def predict(self, examples: Sequence[Example]) -> list[dict]:
         out = generate_with_thoughts(self.model, self.tok, [default_question(ex) for ex in examples],
                                      self.n_thoughts, max_new_tokens=self.max_new_tokens,
-                                     batch_size=self.batch_size)
+                                     batch_size=self.gen.batch_size)
         records = []
         for ex, text, n_tokens in zip(examples, out.texts, out.n_generated):
             answer = answer_from_text(text)
@@ -91,16 +92,12 @@ class CoconutPredictor:
         mask = (torch.arange(width)[None] >= torch.tensor([width - len(i) for i in ids])[:, None]).long()
         return self.model(input_ids=input_ids, attention_mask=mask.to(self.model.device)).logits[:, -1]
 
-    @property
-    def gen(self) -> CoconutPredictor:
-        """``profile`` sets ``predictor.gen.batch_size`` as on the other predictors."""
-        return self
 
 
 def coconut_predictor(model, tokenizer, cfg: RunConfig, *, show_progress: bool = False) -> CoconutPredictor:
     co = _coconut(cfg)
     return CoconutPredictor(model, tokenizer, cfg.data.dataset, n_thoughts=co.inference_thoughts(),
-                            max_new_tokens=co.max_new_tokens, batch_size=cfg.generation.batch_size,
+                            max_new_tokens=co.max_new_tokens, generation=cfg.generation,
                             show_progress=show_progress)
 
 

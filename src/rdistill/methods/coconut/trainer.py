@@ -14,12 +14,7 @@ from rdistill.training.trainer import DistillTrainer
 class CoconutTrainer(DistillTrainer):
     """Trains on batches from ``CoconutCollator``; logs ``loss_coconut`` and ``thoughts_per_row``."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # coconut_forward calls the inner model (several passes over one KV cache), which
-        # bypasses DDP's forward and hence its gradient all-reduce: refuse rather than diverge.
-        if self.accelerator.num_processes > 1:
-            raise ValueError("COCONUT training runs in one process; launch without torchrun/accelerate")
+    single_process = "COCONUT training"  # several passes over one KV cache call the inner model
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         # accelerate applies mixed precision to model.forward only; the inner passes need autocast here.

@@ -64,7 +64,7 @@ def student_base(cfg: RunConfig) -> str:
 
 def thought_predictor(model, tokenizer, cfg: RunConfig, *, show_progress: bool = False) -> CoconutPredictor:
     return CoconutPredictor(model, tokenizer, cfg.data.dataset, n_thoughts=student_thoughts(cfg),
-                            max_new_tokens=cfg.generation.max_new_tokens, batch_size=cfg.generation.batch_size,
+                            max_new_tokens=cfg.generation.max_new_tokens, generation=cfg.generation,
                             show_progress=show_progress)
 
 

@@ -23,11 +23,7 @@ from rdistill.models.heads import lm_head
 class ThoughtTrainer(LatentTrainer):
     """Trains on ``ThoughtCollator`` batches; logs ``loss_task`` and ``loss_distill``."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The multi-pass forward calls the inner model, bypassing DDP's gradient sync (as COCONUT's).
-        if self.accelerator.num_processes > 1:
-            raise ValueError("distilling COCONUT thoughts runs in one process; launch without torchrun/accelerate")
+    single_process = "distilling COCONUT thoughts"  # the multi-pass forward, as COCONUT's
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         input_ids, labels = inputs["input_ids"], inputs["labels"]
