@@ -26,11 +26,13 @@ from typing import Any
 import torch
 from transformers import Trainer
 from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from rdistill.errors import ConfigError
 from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import causal_hidden, lm_head
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback, StopOnNonFiniteLoss
+from rdistill.training.sampling import EpochSeededLengthGroupedSampler
 
 
 def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -85,6 +87,15 @@ class DistillTrainer(Trainer):
         self.dev_metrics = dev_metrics
         self.add_callback(StopOnNonFiniteLoss)
         self._terms: dict[str, list[torch.Tensor]] = defaultdict(list)
+
+    def _get_train_sampler(self, train_dataset=None):
+        sampler = super()._get_train_sampler(train_dataset)
+        if isinstance(sampler, LengthGroupedSampler):  # resumable: an order from seed + epoch
+            sampler = EpochSeededLengthGroupedSampler(sampler.batch_size, train_dataset or self.train_dataset,
+                                                      lengths=sampler.lengths,
+                                                      seed=self.args.data_seed if self.args.data_seed is not None
+                                                      else self.args.seed)
+        return sampler
 
     def log_compactly(self, metrics_log: Path, *, show_progress: bool) -> None:
         """One compact line per log step (and ``metrics.jsonl``) instead of the Trainer's raw dicts;
