@@ -132,9 +132,16 @@ class DistillTrainer(Trainer):
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         # Each loss term is logged on its own, averaged over the steps since the last log;
         # the one host transfer per term happens here, at the logging cadence.
+        # Under several processes the sums and counts are added over ranks (every rank logs at the
+        # same steps), so a term is the mean over the global batch, as the Trainer's loss is.
         prefix = "eval" if any(k.startswith("eval_") for k in logs) else "train"
-        for key in [k for k in self._terms if k.startswith(prefix)]:
-            total, count = torch.stack(self._terms.pop(key)).sum(0).tolist()
+        keys = sorted(k for k in self._terms if k.startswith(prefix))
+        if not keys:
+            return super().log(logs, *args, **kwargs)
+        sums = torch.stack([torch.stack(self._terms.pop(k)).sum(0) for k in keys])
+        if self.accelerator.num_processes > 1:
+            sums = self.accelerator.reduce(sums, reduction="sum")
+        for key, (total, count) in zip(keys, sums.tolist()):
             name = key if prefix == "eval" else key[len("train_"):]
             if count:
                 logs[name] = round(total / count, 6)
