@@ -129,7 +129,7 @@ def _rank_process(launcher: subprocess.Popen, rank: int) -> psutil.Process | Non
 
 
 def test_kill_one_rank_then_resume_finishes(tmp_path, tiny_causal_dir, esnli_file, toy_config):
-    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=120, batch_size=2, logging_steps=10,
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=60, batch_size=2, logging_steps=10,
                      save_steps=4, group_by_length=False)
     raw["data"].update(dev_size=0, test_size=2)
     config, run = _write(tmp_path / "kill.yaml", raw), tmp_path / "run"
@@ -150,6 +150,27 @@ def test_kill_one_rank_then_resume_finishes(tmp_path, tiny_causal_dir, esnli_fil
     assert not (run / "summary.json").exists()
     _train(2, config, run, "--resume")
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["global_step"] == 120
+    assert summary["global_step"] == 60
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert 120 in steps
+    assert 60 in steps
+
+
+def test_coconut_two_processes_match_one(tmp_path, tiny_causal_dir):
+    """The multi-pass COCONUT forward runs inside one module call (``CoconutForward``), so DDP
+    all-reduces it like any other: the curriculum's losses match one process's."""
+    from rdistill.data.prosqa import generate_prosqa, write_prosqa
+
+    data = tmp_path / "prosqa.json"
+    write_prosqa(generate_prosqa(16, seed=0), data)
+    raw = {"name": "coconut-ddp", "method": "coconut", "seed": 0,
+           "data": {"dataset": "prosqa", "train_file": str(data), "split_by": "row", "dev_size": 0, "test_size": 2},
+           "model": {"name": str(tiny_causal_dir)},
+           "finetune": {"mode": "lora", "r": 4, "alpha": 8, "dropout": 0.0},
+           "training": {"batch_size": 2, "lr": 5e-3, "logging_steps": 1, "save_steps": 100, "warmup_ratio": 0.0,
+                        "max_source_tokens": 900, "max_target_tokens": 100, "tensorboard": False},
+           "generation": {"batch_size": 2},
+           "coconut": {"c_thoughts": 1, "max_stage": 1, "steps_per_stage": 2, "max_new_tokens": 4}}
+    config = _write(tmp_path / "coconut.yaml", raw)
+    _train(1, config, tmp_path / "one", "--set", "training.grad_accum=2")
+    _train(2, config, tmp_path / "two")
+    _assert_same_curve(tmp_path / "one", tmp_path / "two", 4)
