@@ -5,7 +5,7 @@ partial sum, ``--max-stage`` steps each, fixed seed), laid out by
 ``rdistill.methods.coconut.curriculum.encode_row`` and batched by ``CoconutCollator``.
 
 - cot:       stage-0 rows (every step as text) as rdistill's CoT SFT trains them: one pass,
-             LM head on target positions only (``training.trainer.sparse_causal_token_losses``),
+             LM head on target positions only (``training.student_forward.TargetOnlyLM``),
              token-mean CE; so the ratio measures the thoughts, not the LM head;
 - stage k:   the same rows at stage k through ``coconut_forward``: ``k * c`` thoughts,
              i.e. ``k * c + 1`` backbone passes over one KV cache (stage 0: one pass,
@@ -39,7 +39,7 @@ from rdistill.methods.coconut.curriculum import encode_row
 from rdistill.methods.coconut.thoughts import coconut_forward
 from rdistill.methods.coconut.tokens import add_coconut_tokens, make_token_rows_trainable
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
-from rdistill.training.trainer import sparse_causal_token_losses
+from rdistill.training.student_forward import TargetOnlyLM
 
 log = logging.getLogger("bench.coconut_step")
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
     def cot_step() -> None:
         b = batches[0]
         labels = b["labels"]
-        token_losses = sparse_causal_token_losses(model, b["input_ids"], b["attention_mask"], labels)
+        token_losses = TargetOnlyLM(model)(b["input_ids"], b["attention_mask"], labels)["token_losses"]
         loss = token_losses.sum() / (labels[:, 1:] != -100).sum()
         loss.backward()
         optimizer.step()

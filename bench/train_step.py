@@ -7,7 +7,7 @@ The student is ``--model`` with LoRA (r=16, all linear layers) from ``apply_fine
 
 - plain:    ``model(input_ids, attention_mask, labels=labels).loss`` (HF token-mean CE,
             LM head over every position) + backward + AdamW step;
-- rdistill: ``sparse_causal_token_losses`` (LM head on target positions only) +
+- rdistill: ``TargetOnlyLM`` (LM head on target positions only) +
             ``rationale_loss(alpha=1, beta=0.5)`` + backward + AdamW step.
 
 Warm-up steps are excluded; timed steps of the two kinds are interleaved so that
@@ -53,7 +53,7 @@ from rdistill.losses import IGNORE_INDEX, rationale_loss
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.methods.rationale.collator import RationaleCollator
 from rdistill.methods.rationale.dataset import encode_examples
-from rdistill.training.trainer import sparse_causal_token_losses
+from rdistill.training.student_forward import TargetOnlyLM
 
 log = logging.getLogger("bench.train_step")
 DATA_FILE = "esnli/esnli_valid.json"
@@ -121,8 +121,8 @@ def plain_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
 
 
 def rdistill_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    token_losses = sparse_causal_token_losses(model, batch["input_ids"], batch["attention_mask"],
-                                              batch["labels"])
+    token_losses = TargetOnlyLM(model)(batch["input_ids"], batch["attention_mask"],
+                                       batch["labels"])["token_losses"]
     return rationale_loss(token_losses, batch["span_ids"], alpha=ALPHA, beta=BETA)[0]
 
 
@@ -143,8 +143,8 @@ def ce_agreement(model: torch.nn.Module, batch: Batch, precision: str) -> float:
     model.eval()
     with torch.no_grad(), autocast(precision):
         dense = plain_loss(model, batch)
-        token_losses = sparse_causal_token_losses(
-            model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+        token_losses = TargetOnlyLM(model)(
+            batch["input_ids"], batch["attention_mask"], batch["labels"])["token_losses"]
     model.train()
     n_targets = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
     return abs(float(dense) - float(token_losses.sum() / n_targets))

@@ -8,7 +8,8 @@ from rdistill.tasks.registry import get_task
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.methods.rationale.collator import RationaleCollator
 from rdistill.methods.rationale.dataset import encode_examples
-from rdistill.training.trainer import dense_token_losses, sparse_causal_token_losses
+from rdistill.training.student_forward import TargetOnlyLM
+from rdistill.training.trainer import dense_token_losses
 
 FMT = get_task("esnli")
 
@@ -33,7 +34,7 @@ def test_sparse_lm_head_equals_dense_losses_with_lora(tiny_causal_dir):
         if "lora_B" in name:
             torch.nn.init.normal_(p, std=0.5)
     batch = _batch(tok, False)
-    sparse = sparse_causal_token_losses(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
+    sparse = TargetOnlyLM(model)(batch["input_ids"], batch["attention_mask"], batch["labels"])["token_losses"]
     dense = dense_token_losses(model, batch, is_seq2seq=False)
     assert torch.allclose(sparse, dense, atol=1e-5)
     assert (dense[batch["labels"] == -100] == 0).all()

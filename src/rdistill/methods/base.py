@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from rdistill.config import RunConfig, dump_config, flatten, read_config_file
 from rdistill.errors import ConfigError
+from rdistill.training.distributed import main_process_says
 from rdistill.training.run_folder import RunFolder
 from rdistill.training.system_info import system_info
 from rdistill.training.tracking import check_tracking
@@ -87,7 +88,9 @@ class Method(ABC):
     def train(self, cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> dict:
         """Run every phase not complete yet; returns the run's ``summary.json``."""
         for phase in self.phases(cfg, folder, request):
-            if phase.done():
+            # One answer for every rank (the main process's): a rank that looked after the main
+            # process had finished the phase would skip it, and miss the phase's waits.
+            if main_process_says(phase.done):
                 log.info("%s: complete, skipped", phase.name)
                 continue
             phase.run()

@@ -19,6 +19,7 @@ from rdistill.methods.coconut.method import CoconutMethod
 from rdistill.methods.latent.method import LatentMethod
 from rdistill.methods.rationale.method import RationaleMethod
 from rdistill.tasks.registry import recipe_problems
+from rdistill.training.distributed import quiet_other_ranks
 from rdistill.training.run_folder import RunFolder, load_student
 
 METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod(), CoconutMethod())}
@@ -72,7 +73,9 @@ def open_run(run_dir: str | Path) -> tuple[RunFolder, RunConfig, Method]:
 
 
 def train_recipe(cfg: RunConfig, output_dir: str | Path, request: TrainRequest) -> dict:
-    """``rdistill train``: the recipe's method runs its phases into ``output_dir``; the summary."""
+    """``rdistill train``: the recipe's method runs its phases into ``output_dir``; the summary.
+    Under ``accelerate launch`` every rank calls this; the main process alone logs and writes."""
+    quiet_other_ranks()
     return method_of(cfg).train(cfg, RunFolder(Path(output_dir)), request)
 
 

@@ -30,6 +30,7 @@ import torch
 
 from rdistill.errors import ConfigError, ModelError
 from rdistill.io import check_writable, write_json_atomic, write_text_atomic
+from rdistill.training.distributed import is_main_process, wait_for_everyone
 
 log = logging.getLogger("rdistill.run_folder")
 
@@ -122,26 +123,36 @@ class RunFolder:
     # ---- writing -----------------------------------------------------------------------
     def start(self, config_text: str, system: dict, *, resume: bool) -> None:
         """Create the folder and write ``config.yaml`` + ``system.json``; a folder that already
-        holds checkpoints is only reused with ``resume`` (never overwritten by accident)."""
+        holds checkpoints is only reused with ``resume`` (never overwritten by accident).
+        Every rank checks; the main process alone writes, and the others wait for it."""
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"'{self.root}' is a file, not a run folder: choose another --output-dir")
         if self.has_checkpoints() and not resume:
             raise ConfigError(f"'{self.root}' already holds checkpoints: pass --resume to continue "
                               "that run, or choose another --output-dir")
-        check_writable(self.root, "--output-dir")
-        write_text_atomic(self.config, config_text)
-        write_json_atomic(self.system, system)
+        if is_main_process():
+            check_writable(self.root, "--output-dir")
+            write_text_atomic(self.config, config_text)
+            write_json_atomic(self.system, system)
+        wait_for_everyone()
 
-    def write_summary(self, summary: dict) -> None:
-        write_json_atomic(self.summary, summary)
+    def write_summary(self, summary: dict | None) -> None:
+        """The main process writes ``summary`` (other ranks pass theirs or None); every rank
+        returns once it is on disk."""
+        if is_main_process():
+            write_json_atomic(self.summary, summary)
+        wait_for_everyone()
 
 
 def save_student(model, tokenizer, folder: RunFolder, meta: dict) -> None:
     """Adapter only for LoRA (a few MB), full safetensors weights otherwise, the tokenizer,
-    and ``rdistill.json`` (``meta``: method, base model, kind, finetune, task, ...)."""
-    model.save_pretrained(folder.student, safe_serialization=True)
-    tokenizer.save_pretrained(folder.student)
-    write_json_atomic(folder.student_meta, meta)
+    and ``rdistill.json`` (``meta``: method, base model, kind, finetune, task, ...). Written by
+    the main process; every rank returns once it is there."""
+    if is_main_process():
+        model.save_pretrained(folder.student, safe_serialization=True)
+        tokenizer.save_pretrained(folder.student)
+        write_json_atomic(folder.student_meta, meta)
+    wait_for_everyone()
 
 
 def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = False,

@@ -33,6 +33,7 @@ from transformers import TrainerCallback
 
 from rdistill.config import RunConfig, TrackingConfig, config_hash
 from rdistill.errors import ConfigError, RdistillError
+from rdistill.training.distributed import is_main_process
 from rdistill.training.run_folder import RunFolder
 
 log = logging.getLogger("rdistill.training.tracking")
@@ -94,10 +95,14 @@ def tracking_session(cfg: RunConfig, paths: RunFolder, *, quiet: bool = False,
 
     A W&B run is finished on exit so that the next run in the same process (a sweep)
     starts its own instead of logging into this one, and W&B's background service is
-    stopped so that the run's files are complete when this returns.
+    stopped so that the run's files are complete when this returns. Under several processes
+    only the main one tracks (the Trainer logs the loss gathered over ranks there).
     """
     check_tracking(cfg.tracking)
     trackers = Trackers()
+    if not is_main_process():
+        yield trackers
+        return
     writer, failed = None, False
     try:
         if cfg.tracking.tensorboard:

@@ -10,8 +10,9 @@ What it settles once, so that each method's trainer keeps only its ``compute_los
   metrics come from the method's predictor (``dev_metrics``), not from logits.
 - **One gradient-accumulation contract.** ``compute_loss`` returns the mean over its
   micro-batch, and the Trainer divides it by the accumulation steps.
-- **The target-only LM head** (:func:`sparse_causal_token_losses`): for decoder-only
-  students, logits only where a target token is.
+- **One module per training forward** (``training.student_forward``: the target-only LM
+  head, the COCONUT passes): the module accelerate wraps, so several processes (DDP)
+  all-reduce its gradients; one process calls it as is.
 - **A non-finite loss stops the run** (``StopOnNonFiniteLoss``) with a message naming the
   step and the terms, instead of training on and writing NaN.
 """
@@ -29,28 +30,10 @@ from transformers.trainer_callback import ProgressCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from rdistill.errors import ConfigError
-from rdistill.losses import IGNORE_INDEX, token_cross_entropy
-from rdistill.models.heads import causal_hidden, lm_head
+from rdistill.losses import token_cross_entropy
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback, StopOnNonFiniteLoss
 from rdistill.training.sampling import EpochSeededLengthGroupedSampler
-
-
-def sparse_causal_token_losses(model, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                               labels: torch.Tensor) -> torch.Tensor:
-    """Per-token CE ``(B, T)`` of a decoder-only model, LM head applied only where a target is.
-
-    The prompt makes up most of each row and needs no logits: running the
-    49k-way head on target positions alone saves most of its FLOPs and the
-    ``(B, T, V)`` logits tensor. Position ``t``'s hidden state predicts
-    ``labels[:, t + 1]``, so the result is aligned with ``labels`` (0 at column 0).
-    """
-    hidden = causal_hidden(model, input_ids, attention_mask)
-    targets = labels[:, 1:]
-    where = targets != IGNORE_INDEX
-    logits = lm_head(model, hidden[:, :-1][where])
-    losses = torch.zeros_like(labels, dtype=torch.float32)
-    losses[:, 1:][where] = token_cross_entropy(logits, targets[where])
-    return losses
+from rdistill.training.student_forward import StudentForward
 
 
 def dense_token_losses(model, batch: dict[str, torch.Tensor], is_seq2seq: bool) -> torch.Tensor:
@@ -75,14 +58,21 @@ class DistillTrainer(Trainer):
 
     # compute_loss returns a per-micro-batch mean, so the Trainer divides by accumulation steps.
     loss_is_scaled_for_ga = False
-    # Set by trainers whose forward calls the inner model several times (continuous thoughts):
-    # that bypasses DDP's forward and its gradient all-reduce, so several processes would diverge.
-    single_process: str | None = None
 
-    def __init__(self, *args, dev_metrics: Callable[[Any], dict[str, float]] | None = None, **kwargs):
+    def __init__(self, *args, dev_metrics: Callable[[Any], dict[str, float]] | None = None,
+                 student_forward: type[StudentForward] | None = None, **kwargs):
+        """``student_forward``: the module class whose forward is this trainer's training forward
+        (:meth:`run_forward` calls it); None when ``compute_loss`` calls the model itself."""
         super().__init__(*args, **kwargs)
-        if self.single_process and self.accelerator.num_processes > 1:
-            raise ConfigError(f"{self.single_process} runs in one process; launch it without torchrun/accelerate")
+        self.forward_module = student_forward(self.model) if student_forward is not None else None
+        if self.forward_module is not None and (self.is_fsdp_enabled or self.is_deepspeed_enabled):
+            # FSDP / ZeRO-3 gather parameters in their own wrapper's forward around the whole student;
+            # a forward module around it would save under other keys. Those runs train the student's
+            # own forward (``dense_token_losses``); a trainer that has no such fallback says so here.
+            if not self.dense_fallback:
+                raise ConfigError(f"{type(self).__name__} runs under DDP (or one process), not FSDP or "
+                                  "DeepSpeed: launch it with configs/accelerate/ddp-*.yaml")
+            self.forward_module = None
         self.model_accepts_loss_kwargs = False
         self.dev_metrics = dev_metrics
         self.add_callback(StopOnNonFiniteLoss)
@@ -96,6 +86,32 @@ class DistillTrainer(Trainer):
                                                       seed=self.args.data_seed if self.args.data_seed is not None
                                                       else self.args.seed)
         return sampler
+
+    # Whether compute_loss can do without forward_module (the student's plain forward, full logits).
+    dense_fallback = False
+
+    def _prepare_for_training(self, max_steps, train_dataloader, resume_from_checkpoint):
+        # accelerate wraps what Trainer holds as its model: hand it the forward module (same
+        # parameters, in the same order, so the optimizer and its checkpoints are unchanged),
+        # then give the Trainer its student back for saving, evaluation and callbacks.
+        if self.forward_module is None:
+            return super()._prepare_for_training(max_steps, train_dataloader, resume_from_checkpoint)
+        student = self.model
+        self.model = self.model_wrapped = self.forward_module
+        try:
+            model, train_dataloader = super()._prepare_for_training(max_steps, train_dataloader,
+                                                                    resume_from_checkpoint)
+        finally:
+            self.model = self.callback_handler.model = student
+        return model, train_dataloader
+
+    def run_forward(self, model, **inputs):
+        """The forward module called through its DDP wrapper when ``model`` is that wrapper (training),
+        directly otherwise (evaluation gets the bare student; no gradients there)."""
+        runner = model if self.accelerator.unwrap_model(model) is self.forward_module else self.forward_module
+        # accelerate applies mixed precision to the prepared forward only; evaluation needs it here.
+        with self.accelerator.autocast():
+            return runner(**inputs)
 
     def log_compactly(self, metrics_log: Path, *, show_progress: bool) -> None:
         """One compact line per log step (and ``metrics.jsonl``) instead of the Trainer's raw dicts;
@@ -127,9 +143,16 @@ class DistillTrainer(Trainer):
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         # Each loss term is logged on its own, averaged over the steps since the last log;
         # the one host transfer per term happens here, at the logging cadence.
+        # Under several processes the sums and counts are added over ranks (every rank logs at the
+        # same steps), so a term is the mean over the global batch, as the Trainer's loss is.
         prefix = "eval" if any(k.startswith("eval_") for k in logs) else "train"
-        for key in [k for k in self._terms if k.startswith(prefix)]:
-            total, count = torch.stack(self._terms.pop(key)).sum(0).tolist()
+        keys = sorted(k for k in self._terms if k.startswith(prefix))
+        if not keys:
+            return super().log(logs, *args, **kwargs)
+        sums = torch.stack([torch.stack(self._terms.pop(k)).sum(0) for k in keys])
+        if self.accelerator.num_processes > 1:
+            sums = self.accelerator.reduce(sums, reduction="sum")
+        for key, (total, count) in zip(keys, sums.tolist()):
             name = key if prefix == "eval" else key[len("train_"):]
             if count:
                 logs[name] = round(total / count, 6)

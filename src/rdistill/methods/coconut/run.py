@@ -33,6 +33,7 @@ from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import training_arguments
 from rdistill.training.callbacks import MetricsLogCallback
+from rdistill.training.distributed import is_main_process
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -133,7 +134,8 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
     splits = prepare_splits(cfg, request.data_dir)  # checked before the run folder exists
     check_steps(splits.train, cfg.data.dataset)
     info = start_run(cfg, folder, resume=request.resume)
-    write_json_atomic(folder.data_summary, splits.summary)
+    if is_main_process():
+        write_json_atomic(folder.data_summary, splits.summary)
     tokenizer = load_tokenizer(cfg.model.name, trust_remote_code=cfg.model.trust_remote_code)
     model, kind = load_model(cfg.model.name, kind="causal", dtype=torch.float32,
                              trust_remote_code=cfg.model.trust_remote_code)
@@ -154,6 +156,9 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
         train_s = time.perf_counter() - t0
         student = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
         save_student(student, tokenizer, folder, student_meta(cfg, folder))
+        if not is_main_process():  # the held-out evaluation and summary.json are the main process's
+            folder.write_summary(None)
+            return {}
         test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
         metrics = evaluate_coconut(coconut_predictor(student.eval(), tokenizer, cfg,
                                                      show_progress=request.show_progress),

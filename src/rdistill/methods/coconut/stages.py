@@ -33,6 +33,7 @@ from transformers import TrainingArguments
 from rdistill.data.example import Example
 from rdistill.errors import DataError, RdistillError
 from rdistill.io import write_bytes_atomic, write_json_atomic
+from rdistill.training.distributed import is_main_process, wait_for_everyone
 from rdistill.methods.coconut.collator import CoconutCollator, RowDataset
 from rdistill.methods.coconut.config import CoconutConfig
 from rdistill.methods.coconut.curriculum import Curriculum, encode_row
@@ -102,15 +103,17 @@ def load_trainable_state(model: nn.Module, path: Path) -> None:
 
 def _save_stage(trainer: CoconutTrainer, folder: Path, stage: int, n_rows: int, thoughts: float,
                 reset_optimizer: bool) -> dict[str, Any]:
-    write_bytes_atomic(folder / WEIGHTS_FILE, save(trainable_state(trainer.model)))
-    if not reset_optimizer:
-        buffer = io.BytesIO()
-        torch.save(trainer.optimizer.state_dict(), buffer)
-        write_bytes_atomic(folder / OPTIMIZER_FILE, buffer.getvalue())
     losses = [h["train_loss"] for h in trainer.state.log_history if "train_loss" in h]
     summary = {"stage": stage, "global_step": trainer.state.global_step, "rows": n_rows,
                "thoughts_per_row": thoughts, "train_loss": losses[-1] if losses else None}
-    write_json_atomic(folder / DONE_FILE, summary)  # last: its presence means the stage is complete
+    if is_main_process():  # ranks hold the same weights and optimizer state (DDP): one writes them
+        write_bytes_atomic(folder / WEIGHTS_FILE, save(trainable_state(trainer.model)))
+        if not reset_optimizer:
+            buffer = io.BytesIO()
+            torch.save(trainer.optimizer.state_dict(), buffer)
+            write_bytes_atomic(folder / OPTIMIZER_FILE, buffer.getvalue())
+        write_json_atomic(folder / DONE_FILE, summary)  # last: its presence means the stage is complete
+    wait_for_everyone()
     return summary
 
 
@@ -159,6 +162,8 @@ def train_curriculum(model: nn.Module, tokenizer, train_examples: Sequence[Examp
         summaries.append(_save_stage(trainer, folder, stage, len(rows), thoughts, coconut.reset_optimizer))
     # Redone on every call: a crash during the final save leaves all stages done and no final/.
     final = output_dir / "final"
-    model.save_pretrained(str(final))
-    tokenizer.save_pretrained(str(final))
+    if is_main_process():
+        model.save_pretrained(str(final))
+        tokenizer.save_pretrained(str(final))
+    wait_for_everyone()
     return summaries

@@ -37,6 +37,7 @@ from rdistill.models.layer_subset import build_layer_subset
 from rdistill.prediction.latent import LatentPredictor
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.training.arguments import training_arguments
+from rdistill.training.distributed import is_main_process
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -249,7 +250,8 @@ def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None
     dev: list[Example] = []
     if splits is not None:
         examples, dev = splits.train, splits.dev
-        write_json_atomic(folder.data_summary, splits.summary)
+        if is_main_process():
+            write_json_atomic(folder.data_summary, splits.summary)
     callbacks = []
     if cfg.training.early_stopping_patience and dev:
         callbacks.append(EarlyStoppingCallback(cfg.training.early_stopping_patience))
@@ -258,6 +260,9 @@ def train_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None
                                 callbacks=callbacks + trackers.callbacks, show_progress=show_progress)
         result = trainer.train(resume_from_checkpoint=folder.resume_checkpoint() if resume else None)
         save_student(trainer.model, trainer.processing_class, folder, student_meta(cfg))
+        if not is_main_process():  # the held-out evaluation and summary.json are the main process's
+            folder.write_summary(None)
+            return {}
         if trainer.projection is not None:  # the learned student->teacher maps travel with the adapter
             trainer.projection.save(folder.student)
         train_s = time.perf_counter() - t0

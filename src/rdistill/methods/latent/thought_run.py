@@ -37,6 +37,7 @@ from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokeni
 from rdistill.models.layer_subset import build_layer_subset
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.training.arguments import training_arguments
+from rdistill.training.distributed import is_main_process
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -139,7 +140,8 @@ def train_thought_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: st
     info = start_run(cfg, folder, resume=resume)
     if splits is not None:
         examples, test_examples = splits.train, splits.test[: cfg.evaluation.limit or None]
-        write_json_atomic(folder.data_summary, splits.summary)
+        if is_main_process():
+            write_json_atomic(folder.data_summary, splits.summary)
         if splits.dev:
             log.warning("dev rows are not evaluated when distilling COCONUT thoughts (%d rows unused)", len(splits.dev))
     with tracking_session(cfg, folder, quiet=not show_progress, git_commit=info["git_commit"]) as trackers:
@@ -149,6 +151,9 @@ def train_thought_latent(cfg: RunConfig, output_dir: str | Path, *, data_dir: st
         train_s = time.perf_counter() - t0
         student = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
         save_student(student, trainer.processing_class, folder, student_meta(cfg, folder))
+        if not is_main_process():  # the held-out evaluation and summary.json are the main process's
+            folder.write_summary(None)
+            return {}
         if trainer.projection is not None:  # the learned student->teacher maps travel with the student
             trainer.projection.save(folder.student)
         del trainer, student

@@ -18,20 +18,30 @@ from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.methods.coconut.thoughts import continuous_hidden
 from rdistill.methods.latent.trainer import LatentTrainer
 from rdistill.models.heads import lm_head
+from rdistill.training.student_forward import StudentForward
+
+
+class ThoughtForward(StudentForward):
+    """The student's COCONUT forward, every layer kept, and its LM head on target positions, as one
+    module call (so DDP's wrapper sees every pass): ``{"hidden_states", "target_logits"}``."""
+
+    def forward(self, input_ids, attention_mask, labels, thought_positions) -> dict:
+        states, _ = continuous_hidden(self.student, input_ids, attention_mask, thought_positions, all_layers=True)
+        where = labels[:, 1:] != IGNORE_INDEX
+        return {"hidden_states": states, "target_logits": lm_head(self.student, states[-1][:, :-1][where])}
 
 
 class ThoughtTrainer(LatentTrainer):
     """Trains on ``ThoughtCollator`` batches; logs ``loss_task`` and ``loss_distill``."""
 
-    single_process = "distilling COCONUT thoughts"  # the multi-pass forward, as COCONUT's
+    forward_class = ThoughtForward
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         input_ids, labels = inputs["input_ids"], inputs["labels"]
-        with self.accelerator.autocast():
-            states, _ = continuous_hidden(model, input_ids, inputs["attention_mask"], inputs["thought_positions"],
-                                          all_layers=True)
-            where = labels[:, 1:] != IGNORE_INDEX
-            logits = lm_head(model, states[-1][:, :-1][where])
+        out = self.run_forward(model, input_ids=input_ids, attention_mask=inputs["attention_mask"],
+                               labels=labels, thought_positions=inputs["thought_positions"])
+        states, logits = out["hidden_states"], out["target_logits"]
+        where = labels[:, 1:] != IGNORE_INDEX
         task_loss = token_cross_entropy(logits, labels[:, 1:][where]).mean() if where.any() else logits.sum() * 0
         distill = torch.zeros((), device=task_loss.device)
         if model.training:

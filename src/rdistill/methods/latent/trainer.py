@@ -28,9 +28,8 @@ from rdistill.losses import (
     hidden_state_loss,
     kl_divergence_full,
     kl_divergence_topk,
-    token_cross_entropy,
 )
-from rdistill.models.heads import lm_head, unwrap
+from rdistill.training.student_forward import TargetOnlyLM
 from rdistill.training.trainer import DistillTrainer
 
 
@@ -46,14 +45,22 @@ class LatentTrainer(DistillTrainer):
         hidden_loss, positions, token_alignment, temperature, kd_direction: see ``LatentConfig``.
     """
 
+    # The student's forward, as the module accelerate wraps (DDP): hidden states and target logits.
+    forward_class: type = TargetOnlyLM
+
     def __init__(self, *args, mode: str, alpha: float, layer_pairs: list[tuple[int, int]] | None = None,
                  projection: LayerProjection | None = None, teacher=None, teacher_pad_token_id: int = 0,
                  hidden_loss: str = "mse", positions: str = "target", token_alignment: str = "offsets",
                  temperature: float = 1.0, kd_direction: str = "forward", **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, student_forward=self.forward_class, **kwargs)
         self.mode, self.alpha = mode, alpha if mode != "sft" else 0.0
         self.layer_pairs = layer_pairs or []
         self.projection = projection.to(self.args.device) if projection is not None else None
+        # The projection is optimised with the student but lives outside it: under several
+        # processes accelerate wraps it in DDP too (its gradients all-reduced); saved unwrapped.
+        self._project = self.projection
+        if self.projection is not None and self.accelerator.num_processes > 1:
+            self._project = self.accelerator.prepare_model(self.projection)
         self.teacher = teacher.to(self.args.device).eval() if teacher is not None else None
         self.teacher_pad_token_id = teacher_pad_token_id
         self.hidden_loss, self.positions, self.token_alignment = hidden_loss, positions, token_alignment
@@ -109,7 +116,7 @@ class LatentTrainer(DistillTrainer):
             counts = torch.bincount(signals["distill_row"], minlength=n_rows).clamp(min=1)
             selected = sums / counts[None, :, None].to(sums.dtype)
         if self.projection is not None:
-            selected = self.projection(selected)
+            selected = self._project(selected)
         teacher = signals["teacher_hidden"].permute(1, 0, 2)  # (M, R, H)
         loss, _ = hidden_state_loss(selected, teacher, signals["teacher_mask"], kind=self.hidden_loss)
         return loss
@@ -117,19 +124,16 @@ class LatentTrainer(DistillTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         input_ids, labels = inputs["input_ids"], inputs["labels"]
         width = input_ids.shape[1]
-        with self.accelerator.autocast():
-            out = unwrap(model).base_model(input_ids=input_ids, attention_mask=inputs["attention_mask"],
-                                           output_hidden_states=self.mode == "latent", use_cache=False)
-            where = labels[:, 1:] != IGNORE_INDEX
-            # LM head only where a target is: the prompt needs no logits (see models.heads).
-            logits = lm_head(model, out.last_hidden_state[:, :-1][where])
-        task_loss = token_cross_entropy(logits, labels[:, 1:][where]).mean() if where.any() \
-            else logits.sum() * 0
+        # LM head only where a target is: the prompt needs no logits (training.student_forward).
+        out = self.run_forward(model, input_ids=input_ids, attention_mask=inputs["attention_mask"],
+                               labels=labels, output_hidden_states=self.mode == "latent")
+        logits, where = out["target_logits"], labels[:, 1:] != IGNORE_INDEX
+        task_loss = out["token_losses"][:, 1:][where].mean() if where.any() else logits.sum() * 0
         distill = torch.zeros((), device=task_loss.device)
         if self.mode != "sft" and model.training:
             signals = self._online_signals(inputs, width) if self.teacher is not None else inputs
             if self.mode == "latent":
-                distill = self._latent_loss(out.hidden_states, signals, input_ids.shape[0], width)
+                distill = self._latent_loss(out["hidden_states"], signals, input_ids.shape[0], width)
             elif "teacher_logits" in signals:
                 distill = kl_divergence_full(logits, signals["teacher_logits"], self.temperature,
                                              self.kd_direction)

@@ -23,6 +23,7 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import check_precision, training_arguments
+from rdistill.training.distributed import is_main_process
 from rdistill.training.run_folder import RunFolder, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -60,7 +61,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
     splits = prepare_splits(cfg, data_dir)
     info = start_run(cfg, folder, resume=resume)
     paths = folder
-    if splits.teachers is not None:
+    if splits.teachers is not None and is_main_process():
         write_json_atomic(paths.teachers, splits.teachers)
         for name, t in splits.teachers["teachers"].items():
             log.info("teacher %s: %d/%d rows, parse rate %s, accuracy %s", name, t["rows_covered"],
@@ -78,7 +79,8 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
     dev_rows = encode_examples(splits.dev, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
     splits.summary["train_rows"] = dict(train_rows.counts)
     splits.summary["params"] = params
-    write_json_atomic(paths.data_summary, splits.summary)
+    if is_main_process():
+        write_json_atomic(paths.data_summary, splits.summary)
     log.info("data: %s | rows: %d train, %d dev | params: %s trainable of %s",
              splits.summary["splits"], len(train_rows), len(dev_rows),
              f"{params['params_trainable']:,}", f"{params['params_total']:,}")
@@ -115,6 +117,9 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
         train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)
         train_s = time.perf_counter() - t0
         save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
+        if not is_main_process():  # the held-out evaluation and summary.json are the main process's
+            paths.write_summary(None)
+            return {}
 
         test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
         metrics, records = evaluate_student(predictor, test, cfg, fmt.labels,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from rdistill.losses import rationale_loss
 from rdistill.tasks.layout import SPAN_EXPLANATION, SPAN_LABEL
-from rdistill.training.trainer import DistillTrainer, dense_token_losses, sparse_causal_token_losses
+from rdistill.training.student_forward import TargetOnlyLM
+from rdistill.training.trainer import DistillTrainer, dense_token_losses
 
 
 class RationaleTrainer(DistillTrainer):
@@ -20,27 +21,30 @@ class RationaleTrainer(DistillTrainer):
         sparse_lm_head: decoder-only students compute logits on target positions only.
     """
 
+    dense_fallback = True
+
     def __init__(self, *args, alpha: float, beta: float, is_seq2seq: bool,
-                 sparse_lm_head: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.alpha, self.beta = alpha, beta
-        self.is_seq2seq = is_seq2seq
-        # The sparse path calls the inner model directly: right for LoRA (its layers sit inside),
+                 sparse_lm_head: bool = True, model=None, **kwargs):
+        # The sparse path reaches inside the student: right for LoRA (its layers sit inside),
         # wrong for prompt/prefix tuning, whose virtual tokens PeftModel.forward adds.
         prompt_learning = any(getattr(c, "is_prompt_learning", False)
-                              for c in getattr(self.model, "peft_config", {}).values())
-        # It also bypasses the DDP wrapper's forward (no gradient all-reduce), so it is
-        # single-process only; distributed runs take the dense path.
-        self.sparse_lm_head = (sparse_lm_head and not is_seq2seq and not prompt_learning
-                               and self.accelerator.num_processes == 1)
+                              for c in getattr(model, "peft_config", {}).values())
+        sparse = sparse_lm_head and not is_seq2seq and not prompt_learning
+        # TargetOnlyLM is the module accelerate wraps (DDP on several processes), so the sparse
+        # path keeps its gradient all-reduce; under FSDP / DeepSpeed the base drops it (dense path).
+        super().__init__(*args, model=model, student_forward=TargetOnlyLM if sparse else None, **kwargs)
+        self.alpha, self.beta = alpha, beta
+        self.is_seq2seq = is_seq2seq
+
+    @property
+    def sparse_lm_head(self) -> bool:
+        return self.forward_module is not None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.sparse_lm_head:
-            # accelerate applies mixed precision to model.forward only; this path calls the inner
-            # model, so it enters autocast itself.
-            with self.accelerator.autocast():
-                token_losses = sparse_causal_token_losses(model, inputs["input_ids"],
-                                                          inputs["attention_mask"], inputs["labels"])
+            token_losses = self.run_forward(model, input_ids=inputs["input_ids"],
+                                            attention_mask=inputs["attention_mask"],
+                                            labels=inputs["labels"])["token_losses"]
         else:
             token_losses = dense_token_losses(model, inputs, self.is_seq2seq)
         spans = inputs["span_ids"]
