@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from rdistill.errors import DataError, RdistillError
+from rdistill.reporting.headline import headline, headline_seeds
 
 log = logging.getLogger("rdistill")
 
@@ -35,21 +36,6 @@ def _setup_logging(quiet: bool) -> None:
         (hf_logging.disable_progress_bar if quiet else hf_logging.enable_progress_bar)()
 
 
-def _headline(metrics: dict) -> str:
-    def pct(x):
-        return "n/a" if x is None else f"{100 * x:.1f}%"
-
-    def num(x):
-        return "n/a" if x is None else f"{x:.4f}"
-
-    if metrics.get("answer_accuracy") is not None:  # math tasks: open answers
-        return (f"answer accuracy {pct(metrics['answer_accuracy'])} | no answer {pct(metrics.get('invalid_rate'))}"
-                f" | ROUGE-L {num(metrics.get('rouge_l'))} | n={metrics.get('n')}")
-    return (f"label accuracy {pct(metrics.get('label_accuracy'))} | macro-F1 {num(metrics.get('macro_f1'))}"
-            f" | ROUGE-L {num(metrics.get('rouge_l'))} | BERTScore F1 {num(metrics.get('bertscore_f1'))}"
-            f" | n={metrics.get('n')}")
-
-
 def cmd_train(args) -> int:
     from rdistill.config import dump_config
     from rdistill.methods.base import TrainRequest
@@ -63,19 +49,19 @@ def cmd_train(args) -> int:
     summary = train_recipe(cfg, out, TrainRequest(data_dir=args.data_dir, resume=args.resume,
                                                   show_progress=not args.quiet))
     print(f"{cfg.method}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}"
-          + (f" | {_headline(summary['eval'])}" if summary.get("eval") else ""))
+          + (f" | {headline(summary['eval'])}" if summary.get("eval") else ""))
     print(f"run folder: {Path(out).resolve()}")
     return 0
 
 
 def cmd_eval(args) -> int:
     from rdistill.evaluation.seeds import aggregate
-    from rdistill.io import check_writable, write_json_atomic
+    from rdistill.io import check_output_file, write_json_atomic
     from rdistill.methods.base import EvalRequest
     from rdistill.methods.registry import evaluate_run
 
     output = Path(args.output)
-    check_writable(output.parent, "--output")  # before the evaluation, not after it
+    check_output_file(output, "--output")  # before the evaluation, not after it
     several = len(args.run_dirs) > 1
     results = {}
     for run_dir in args.run_dirs:
@@ -86,22 +72,13 @@ def cmd_eval(args) -> int:
             teacher_files=tuple(args.teacher_file), data_dir=args.data_dir, judge=not args.no_judge,
             show_progress=not args.quiet))
         results[str(out)] = metrics
-        print(f"{run_dir}: {_headline(metrics)}")
+        print(f"{run_dir}: {headline(metrics)}")
     if several:
         summary = {"runs": list(results), **aggregate(list(results.values()))}
         write_json_atomic(output, summary)
-        print(_headline_seeds(summary))
+        print(headline_seeds(summary))
     print(f"metrics: {output.resolve()}")
     return 0
-
-
-def _headline_seeds(summary: dict) -> str:
-    def cell(key):
-        mean, std = summary["mean"].get(key), summary["std"].get(key)
-        return "n/a" if mean is None else f"{mean:.4f} ± {std:.4f}" if std is not None else f"{mean:.4f}"
-
-    return (f"mean ± std over {summary['n_runs']} runs: label accuracy {cell('label_accuracy')}"
-            f" | macro-F1 {cell('macro_f1')} | ROUGE-L {cell('rouge_l')}")
 
 
 def _cell(value) -> str:
@@ -144,22 +121,23 @@ def cmd_predict(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from rdistill.io import write_json_atomic
-    from rdistill.methods.profile import profile_target
+    from rdistill.io import check_output_file, write_json_atomic
+    from rdistill.methods.profile import check_profile_target, profile_target
     from rdistill.training.run_folder import RunFolder
 
     is_run = RunFolder(Path(args.target)).student_meta.is_file()
     if args.output is None and not is_run:
         raise DataError("--output is required when profiling a model rather than a run folder")
     output = args.output or str(Path(args.target) / "profile.json")
-    try:
-        sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
-    except ValueError:
-        raise DataError(f"--batch-sizes must be integers separated by commas, got {args.batch_sizes!r}") from None
+    check_output_file(output, "--output")
+    sizes = [b.strip() for b in args.batch_sizes.split(",") if b.strip()]
+    if not sizes or not all(b.isdigit() and int(b) >= 1 for b in sizes):
+        raise DataError(f"--batch-sizes must be whole numbers >= 1 separated by commas, got {args.batch_sizes!r}")
+    check_profile_target(args.target, is_run, args.device)
     result = profile_target(args.target, data_file=args.data_file, data_dir=args.data_dir,
                             teacher=args.teacher, teacher_param_count=args.teacher_params,
                             n_examples=args.examples, latency_examples=args.latency_examples,
-                            batch_sizes=sizes, device=args.device)
+                            batch_sizes=[int(b) for b in sizes], device=args.device)
     write_json_atomic(output, result)
     ratio = result["compression_ratio"]
     print(f"params {result['params_total']:,} ({result['params_trainable']:,} trained)"
@@ -174,8 +152,10 @@ def cmd_profile(args) -> int:
 
 def cmd_compare(args) -> int:
     from rdistill.evaluation.compare import compare_runs, markdown_table
-    from rdistill.io import write_json_atomic, write_text_atomic
+    from rdistill.io import check_output_file, write_json_atomic, write_text_atomic
 
+    if args.output:
+        check_output_file(args.output, "--output")
     result = compare_runs(args.run_dirs)
     table = markdown_table(result)
     print(table, end="")
@@ -198,9 +178,12 @@ def cmd_export(args) -> int:
 
 
 def cmd_plot(args) -> int:
+    from rdistill.io import check_writable
     from rdistill.reporting.figures import parse_formats
     from rdistill.reporting.report import write_figures
 
+    if args.output_dir:
+        check_writable(args.output_dir, "--output-dir")
     paths, skipped = write_figures(args.source, args.output_dir, parse_formats(args.format),
                                    show_progress=not args.quiet)
     where = Path(paths[0]).parent.resolve() if paths else "-"
@@ -210,10 +193,10 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from rdistill.io import check_writable
+    from rdistill.io import check_output_file
     from rdistill.reporting.report import write_report
 
-    check_writable(Path(args.output).parent, "--output")
+    check_output_file(args.output, "--output")
     html_path, md_path = write_report(args.source, args.output, show_progress=not args.quiet)
     print(f"report: {html_path.resolve()}")
     print(f"summary: {md_path.resolve()}")
@@ -244,7 +227,7 @@ def cmd_teach(args) -> int:
 
         sys.stdout.write(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
         return 0
-    from rdistill.teachers.teach import RATIONALES, teach
+    from rdistill.teachers.teach import RATIONALES, failure_line, teach
 
     s = teach(cfg, args.output_dir, data_dir=args.data_dir, show_progress=not args.quiet)
     acc = "n/a" if s["accuracy_vs_gold"] is None else f"{100 * s['accuracy_vs_gold']:.1f}%"
@@ -252,6 +235,8 @@ def cmd_teach(args) -> int:
           f" | failed {s['failed']} | accuracy vs gold {acc}")
     print(f"teacher file: {(Path(args.output_dir) / RATIONALES).resolve()}")
     # 1: the file is written, but some rows failed (asked again on the next run).
+    if s["failed"]:
+        print(f"rdistill: {failure_line(s)}", file=sys.stderr)
     return 1 if s["failed"] else 0
 def cmd_extract(args) -> int:
     from rdistill.methods.latent.run import cache_folder, extract_cache
@@ -332,9 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", help="e-SNLI rows to run on (default: the run's held-out split)")
     p.add_argument("--data-dir", help="data root for the run's files (default $RDISTILL_DATA_DIR)")
     p.add_argument("--teacher", help="teacher model (alias, folder, Hub id) for the compression ratio")
-    p.add_argument("--teacher-params", type=int, help="teacher parameter count, e.g. 540000000000")
-    p.add_argument("--examples", type=int, default=64, help="rows used for throughput (default 64)")
-    p.add_argument("--latency-examples", type=int, default=20, help="rows timed at batch 1")
+    p.add_argument("--teacher-params", type=_positive_int, help="teacher parameter count, e.g. 540000000000")
+    p.add_argument("--examples", type=_positive_int, default=64, help="rows used for throughput (default 64)")
+    p.add_argument("--latency-examples", type=_positive_int, default=20, help="rows timed at batch 1")
     p.add_argument("--batch-sizes", default="8,32", help="batch sizes tried for throughput")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     p.set_defaults(func=cmd_profile)

@@ -25,19 +25,31 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
-from rdistill.errors import ConfigError
-from rdistill.io import read_text
+from rdistill.errors import ConfigError, format_validation_errors
+from rdistill.io import read_yaml
 
 log = logging.getLogger("rdistill.config")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class _Section(BaseModel):
-    # extra="forbid": a misspelt key must fail, not be silently ignored; no .inf / .nan numbers.
+def _takes_bool(t: Any) -> bool:
+    return t is bool or t is Any or any(map(_takes_bool, typing.get_args(t)))
+
+
+class Section(BaseModel):
+    """A recipe section (methods' and teach's too): a misspelt key fails instead of being ignored,
+    no .inf / .nan numbers, and no true / false where a number goes (pydantic would read 1 / 0)."""
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and not _takes_bool(cls.model_fields[info.field_name].annotation):
+            raise ValueError("true / false is not a value of this key")
+        return value
 
-class TeacherSource(_Section):
+
+class TeacherSource(Section):
     """One named teacher: PaLM arrays (row-aligned, concatenated in order) or JSON-lines files."""
 
     name: str = Field(description="the teacher's name in targets and in RUN/teachers.json")
@@ -48,7 +60,7 @@ class TeacherSource(_Section):
                              description="data files, relative to the data root unless absolute")
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     dataset: str = Field(default="esnli", description="a task of rdistill.tasks.registry.TASKS")
     train_file: str = Field(
         description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT")
@@ -75,13 +87,13 @@ class DataConfig(_Section):
     skip_invalid: bool = Field(default=False, description="skip and count bad rows instead of failing")
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     name: str = Field(default="smollm2-135m-instruct", description="alias, local folder or Hub id")
     kind: Literal["auto", "causal", "seq2seq"] = "auto"
     trust_remote_code: bool = False
 
 
-class FinetuneConfig(_Section):
+class FinetuneConfig(Section):
     mode: Literal["lora", "full", "frozen_encoder"] = "lora"
     r: int = Field(default=16, ge=1)
     alpha: int = Field(default=32, ge=1)
@@ -89,7 +101,7 @@ class FinetuneConfig(_Section):
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
-class LossConfig(_Section):
+class LossConfig(Section):
     alpha: float = Field(default=1.0, ge=0.0, description="weight of the label loss")
     beta: float = Field(default=1.0, ge=0.0, description="weight of the explanation loss")
     output_order: Literal["predict_explain", "explain_predict"] = "predict_explain"
@@ -105,7 +117,7 @@ class LossConfig(_Section):
         return self
 
 
-class TrainingConfig(_Section):
+class TrainingConfig(Section):
     epochs: float = Field(default=1.0, gt=0)
     max_steps: int = Field(default=-1, description="overrides epochs when > 0")
     batch_size: int = Field(default=16, ge=1)
@@ -132,7 +144,7 @@ class TrainingConfig(_Section):
     num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
 
 
-class GenerationConfig(_Section):
+class GenerationConfig(Section):
     max_new_tokens: int = Field(default=48, ge=1)
     num_beams: int = Field(default=1, ge=1)
     repetition_penalty: float = Field(default=1.0, gt=0)
@@ -140,7 +152,7 @@ class GenerationConfig(_Section):
     batch_size: int = Field(default=32, ge=1)
 
 
-class EvaluationConfig(_Section):
+class EvaluationConfig(Section):
     bertscore: bool = True
     bertscore_model: str | None = Field(default=None, description="null: local all-MiniLM-L6-v2")
     bertscore_layer: int | None = None
@@ -152,7 +164,7 @@ class EvaluationConfig(_Section):
     judge_max_train_rows: int | None = Field(default=None, ge=10)
 
 
-class TrackingConfig(_Section):
+class TrackingConfig(Section):
     tensorboard: bool = Field(default=True, description="event files in RUN/tensorboard")
     wandb: bool = Field(default=False, description="Weights & Biases (pip install 'rdistill[wandb]')")
     wandb_project: str = "rdistill"
@@ -165,7 +177,7 @@ class TrackingConfig(_Section):
 VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class SweepConfig(_Section):
+class SweepConfig(Section):
     """A family of runs: ``variants`` (named override sets) times the cartesian ``grid``."""
 
     name: str | None = Field(default=None, description="sweep folder sweeps/<name>; null: the config's name")
@@ -200,7 +212,7 @@ class SweepConfig(_Section):
         return variants
 
 
-class RunConfig(_Section):
+class RunConfig(Section):
     name: str = "run"
     seed: int = 42
     method: str = Field(default="rationale", description="what the recipe trains: a method of "
@@ -324,25 +336,14 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def _format_errors(origin: str, err: ValidationError) -> str:
-    lines = [f"{origin}: {err.error_count()} problem(s) in the config:"]
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
-        lines.append(f"  - {key}: unknown key (check the spelling; see docs/config.md)"
-                     if e["type"] == "extra_forbidden" else f"  - {key}: {e['msg']}{got}")
-    return "\n".join(lines)
-
-
 def read_config_file(path: str | Path) -> Any:
     """The parsed YAML of a recipe, unvalidated (``load_config`` validates it)."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"config file '{p}' does not exist")
-    try:
-        return yaml.safe_load(read_text(p, ConfigError)) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        raise ConfigError(f"config file '{p}' " + ("is a folder, not a YAML file" if p.is_dir() else "does not exist"))
+    if (raw := read_yaml(p, ConfigError)) is None:  # an empty file, or comments only
+        raise ConfigError(f"config file '{p}' is empty: a recipe needs at least its data: section")
+    return raw
 
 
 def validate_recipe(schema: type[ModelT], path: str | Path | None, overrides: list[str] | None = None,
@@ -360,7 +361,7 @@ def validate_recipe(schema: type[ModelT], path: str | Path | None, overrides: li
     try:
         return schema.model_validate(raw, context={"config_keys": config_keys(schema)})
     except ValidationError as e:
-        raise ConfigError(_format_errors(origin, e)) from None
+        raise ConfigError(format_validation_errors(origin, e)) from None
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,

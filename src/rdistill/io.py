@@ -42,17 +42,30 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 
 
 def check_writable(folder: str | Path, what: str) -> None:
-    """Fail before any work when nothing can be written into ``folder`` (created if missing):
-    ConfigError naming ``what`` (the flag or key) and the path."""
+    """Fail before any work when nothing can be written into ``folder``: ConfigError naming ``what``
+    (the flag or key) and the path. Creates nothing (a refused command leaves no empty folder):
+    the nearest folder that exists must take a file."""
     from rdistill.errors import ConfigError
 
-    folder = Path(folder)
+    folder = existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{what} {folder}: cannot write there ({existing} is a file, not a folder)")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise ConfigError(f"{what} {folder}: cannot write there ({err.strerror or err})") from None
+
+
+def check_output_file(path: str | Path, what: str) -> None:
+    """``check_writable`` for a file to be written at ``path``, which must not be a folder."""
+    from rdistill.errors import ConfigError
+
+    if Path(path).is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name")
+    check_writable(Path(path).parent, what)
 
 
 def folder_mode() -> int:
@@ -107,3 +120,33 @@ def iter_jsonl(path: str | Path):
             yield line_no, json.loads(line)
         except json.JSONDecodeError as err:
             raise DataError(f"{path} line {line_no}: not valid JSON ({err.msg})") from None
+
+
+def read_yaml(path: str | Path, error: type[Exception] | None = None) -> Any:
+    """A YAML file through ``yaml.safe_load``, refusing a key given twice in one mapping (PyYAML
+    would keep the last one silently); ``error`` (default DataError) names the file and line."""
+    import yaml
+
+    from rdistill.errors import DataError
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key_node.tag != "tag:yaml.org,2002:merge" and isinstance(key, (str, int, float, bool)):
+                    if key in seen:
+                        raise yaml.MarkedYAMLError(problem=f"key {key!r} appears twice in one mapping",
+                                                   problem_mark=key_node.start_mark)
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    text = read_text(path, error)
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" line {mark.line + 1}" if mark else ""
+        raise (error or DataError)(f"{path}{where}: not valid YAML ({err.problem or err.context})") from None
+    except yaml.YAMLError as err:
+        raise (error or DataError)(f"{path}: not valid YAML ({err})") from None

@@ -45,7 +45,7 @@ from rdistill.config import (
     sweep_key_problem,
 )
 from rdistill.errors import ConfigError, RdistillError
-from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 from rdistill.methods.base import TrainRequest, resume_conflicts
 from rdistill.methods.registry import RecipeConfig, load_recipe, train_recipe
 from rdistill.training.tracking import check_tracking
@@ -196,9 +196,9 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
             try:
                 build({key: value}, "check")
             except ConfigError as e:
-                problems.append(f"grid {key}={format_value(value)}: {_details(e)}")
+                problems.append(f"grid {key}={format_value(value)}: {_details(e, config_path)}")
     if problems:
-        raise ConfigError(f"{config_path}: bad sweep values:\n" + "\n".join(problems))
+        raise ConfigError(f"{config_path}: bad sweep values:" + _items(problems))
 
     variants: list[Variant] = []
     for vname, voverrides in (named or {None: {}}).items():
@@ -208,21 +208,28 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
             try:
                 variants.append(Variant(name, overrides, build(overrides, name)))
             except ConfigError as e:
-                problems.append(f"variant {name}: {_details(e)}")
+                problems.append(f"variant {name}: {_details(e, config_path)}")
     seen: dict[str, int] = {}
     for v in variants:
         seen[v.name] = seen.get(v.name, 0) + 1
     problems += [f"{n} variants share the folder name '{name}' (values that differ only in "
                  "characters a folder name cannot hold)" for name, n in seen.items() if n > 1]
     if problems:
-        raise ConfigError(f"{config_path}: invalid sweep variants:\n" + "\n".join(problems))
+        raise ConfigError(f"{config_path}: invalid sweep variants:" + _items(problems))
     return SweepPlan(sweep_name, str(config_path), sets, grid, named, variants)
 
 
-def _details(err: ConfigError) -> str:
-    # load_config's message starts with "FILE: N problem(s) in the config:"; keep the items.
+def _items(problems: list[str]) -> str:
+    return f" {problems[0]}" if len(problems) == 1 else "".join(f"\n{p}" for p in problems)
+
+
+def _details(err: ConfigError, origin: str | Path) -> str:
+    # load_config's message is "FILE: key: why", or "FILE: N problem(s) in the config:" and the
+    # items; keep the items.
     lines = str(err).splitlines()
-    return "; ".join(line.strip(" -") for line in lines[1:]) if len(lines) > 1 else lines[0]
+    if len(lines) > 1:
+        return "; ".join(line.strip(" -") for line in lines[1:])
+    return lines[0].removeprefix(f"{origin}: ")
 
 
 # ---- state of a variant's run folder ----
@@ -315,6 +322,7 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
     sweep_dir = Path(sweep_dir)
     for v in plan.variants:  # a missing tracker would fail every variant: say so once, up front
         check_tracking(v.cfg.tracking)
+    check_writable(sweep_dir, "--output-dir")
     states = check_reusable(plan, sweep_dir)
     write_json_atomic(sweep_dir / "sweep.json", {
         "name": plan.name, "config": plan.config_path, "set": plan.sets, "grid": plan.grid,

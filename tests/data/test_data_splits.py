@@ -67,7 +67,7 @@ def test_group_key_keeps_groups_together() -> None:
 @pytest.mark.parametrize(
     ("dev_size", "test_size", "message"),
     [
-        (60, 50, r"dev_size=60 \(60 rows\) \+ test_size=50 \(50 rows\) exceed the 100 examples"),
+        (60, 50, r"dev_size=60 \(60 rows\) \+ data.test_size=50 \(50 rows\) exceed the 100 examples"),
         (0.7, 0.5, "exceed the 100 examples"),
         (-1, 5, "dev_size=-1: a count must be >= 0"),
         (10, 1.0, "test_size=1.0: a fraction must lie strictly between 0 and 1"),

@@ -47,8 +47,8 @@ def split_examples(
     n_dev, n_test = _count(dev_size, "dev_size", n), _count(test_size, "test_size", n)
     if n_dev + n_test > n:
         raise ConfigError(
-            f"dev_size={dev_size!r} ({n_dev} rows) + test_size={test_size!r} ({n_test} rows) "
-            f"exceed the {n} examples available; lower dev_size or test_size"
+            f"data.dev_size={dev_size!r} ({n_dev} rows) + data.test_size={test_size!r} ({n_test} rows) "
+            f"exceed the {n} examples available; lower data.dev_size or data.test_size"
         )
     rng = random.Random(seed)
     if group_key is None:

@@ -22,8 +22,9 @@ from rdistill.errors import DataError
 from rdistill.io import iter_jsonl
 
 
-def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
-    """``uid -> TeacherRationale``; DataError naming the file, line and field of a bad row."""
+def read_teacher_jsonl(path: str | Path, labels: Sequence[str] = ()) -> dict[str, TeacherRationale]:
+    """``uid -> TeacherRationale``; DataError naming the file, line and field of a bad row, or
+    the label when ``labels`` (a closed-label task's, compared case-insensitively) lacks it."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: teacher file not found")
@@ -41,6 +42,10 @@ def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
             continue
         if not row.get("rationale"):
             raise DataError(f"{path} line {line_no}: field 'rationale' is missing or empty")
+        label = row.get("label")
+        if labels and label is not None and label.strip().lower() not in labels:
+            raise DataError(f"{path} line {line_no}: label {label!r} is not one of the task's labels "
+                            f"({', '.join(labels)}); write null for an answer that could not be parsed")
         if str(uid) in out:
             raise DataError(f"{path} line {line_no}: uid {uid!r} appears twice")
         out[str(uid)] = TeacherRationale(teacher=row.get("teacher") or path.stem,
@@ -48,9 +53,10 @@ def read_teacher_jsonl(path: str | Path) -> dict[str, TeacherRationale]:
     return out
 
 
-def attach_teacher_jsonl(examples: Sequence[Example], path: str | Path) -> LoadResult:
-    """Copies of ``examples`` with the file's rationale appended where it has one."""
-    rationales = read_teacher_jsonl(path)
+def attach_teacher_jsonl(examples: Sequence[Example], path: str | Path, labels: Sequence[str] = ()) -> LoadResult:
+    """Copies of ``examples`` with the file's rationale appended where it has one (``labels``: as
+    :func:`read_teacher_jsonl`)."""
+    rationales = read_teacher_jsonl(path, labels)
     known = {ex.uid for ex in examples}
     unknown = [uid for uid in rationales if uid not in known]
     if unknown:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from rdistill.config import RunConfig, dump_config, flatten, read_config_file
 from rdistill.errors import ConfigError
+from rdistill.models.loading import ALIASES, resolve_model
 from rdistill.training.distributed import main_process_says
 from rdistill.training.run_folder import RunFolder
 from rdistill.training.system_info import system_info
@@ -142,6 +143,8 @@ def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
             raise ConfigError(f"--resume with a config that differs from {folder.config} ({diffs}); "
                               "resume with the same settings, or start a new --output-dir")
     check_tracking(cfg.tracking)
+    if cfg.model.name not in ALIASES:  # a student folder that is not there: before the run folder exists
+        resolve_model(cfg.model.name)
     info = system_info(cfg.seed)
     folder.start(dump_config(cfg), info, resume=resume)
     if cfg.training.num_threads:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from rdistill.data.example import Example
-from rdistill.errors import DataError
+from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation.efficiency import peak_memory_mb, profile_predictor, teacher_params, weights_mb
 from rdistill.methods.registry import load_recipe, method_of, run_predictor
 from rdistill.models import load_model, load_tokenizer, resolve_model
@@ -24,6 +24,16 @@ def _profile_examples(cfg, data_file: str | None, data_dir: str | None, n: int) 
     if data_file:
         return load_dataset_file(cfg.data.dataset, Path(data_file)).examples[:n]
     return prepare_splits(cfg, data_dir).test[:n]
+
+
+def check_profile_target(target: str, is_run: bool, device: str) -> None:
+    """Before anything loads: the device names a torch device, a model target exists."""
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"--device {device!r} is not a torch device; use cpu, cuda, cuda:1 ...") from None
+    if not is_run:
+        resolve_model(target)  # a folder that is not there is named, not looked up on the Hub
 
 
 def profile_target(target: str, *, data_file: str | None = None, data_dir: str | None = None,

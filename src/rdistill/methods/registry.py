@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import create_model
 
 from rdistill.config import RunConfig, load_config
-from rdistill.errors import ConfigError
+from rdistill.errors import ConfigError, problems_message
 from rdistill.methods.base import EvalRequest, Method, TrainRequest
 from rdistill.methods.coconut.method import CoconutMethod
 from rdistill.methods.latent.method import LatentMethod
@@ -52,10 +52,8 @@ def load_recipe(path: str | Path | None, overrides: list[str] | None = None,
                      and getattr(cfg, m.section) is not None]
     problems += recipe_problems(cfg.data.dataset, split_by=cfg.data.split_by, task_prefix=cfg.loss.task_prefix)
     if problems:
-        origin = str(path) if path else "<config>"
-        lines = [f"{origin}: {len(problems)} problem(s) in the config:"]
-        lines += [f"  - {key}: {problem}" for key, problem in problems]
-        raise ConfigError("\n".join(lines))
+        raise ConfigError(problems_message(str(path) if path else "<config>",
+                                           [f"{key}: {problem}" for key, problem in problems]))
     return cfg
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from safetensors import SafetensorError
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -48,7 +49,7 @@ ENCODER_ONLY_TYPES = {
 }  # fmt: skip
 
 # Errors that from_pretrained raises for a missing, partial or unknown model.
-_LOAD_ERRORS = (OSError, ValueError, KeyError, ImportError, RuntimeError)
+_LOAD_ERRORS = (OSError, ValueError, KeyError, ImportError, RuntimeError, SafetensorError)
 
 
 def _smollm2_folder() -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from rdistill.errors import DataError
+from rdistill.io import read_text
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def load_run(path: str | Path) -> RunResult:
     if not path.is_dir() or not is_run_dir(path):
         raise DataError(f"'{path}' is not a run folder (no {_SUMMARY}, {_CONFIG} or {_EVAL})")
     config_file = path / _CONFIG
-    config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else None
+    config_text = read_text(config_file) if config_file.is_file() else None
     try:
         config = yaml.safe_load(config_text) if config_text else {}
     except yaml.YAMLError as e:
@@ -255,6 +256,12 @@ def load_results(path: str | Path) -> RunResult | SweepResult:
     if is_sweep_dir(path):
         return load_sweep(path)
     if is_run_dir(path):
-        return load_run(path)
+        run = load_run(path)
+        if not (run.summary or run.train_log or run.eval_metrics or run.profile):
+            # config.yaml alone: a run that failed or never started (a sweep reports such variants
+            # as they are; asked for on its own, it has nothing to show)
+            raise DataError(f"'{path}' holds no results yet (no {_SUMMARY}, {_TRAIN_LOG}, {_EVAL} or "
+                            f"{_PROFILE}): train or evaluate it first")
+        return run
     raise DataError(f"'{path}' is neither a run folder (summary.json, config.yaml or "
                     f"eval/metrics.json) nor a sweep folder ({_SWEEP_RESULTS})")

@@ -189,10 +189,14 @@ def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResu
     if name not in TASKS:
         raise DataError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(TASKS))}")
     try:
-        return TASKS[name].load_file(path, **kwargs)
+        result = TASKS[name].load_file(path, **kwargs)
     except UnicodeDecodeError:
         read_text(path)  # raises the DataError that names the line and the byte
         raise
+    if not result.examples:
+        raise DataError(f"{path}: holds no rows" + (f" (all {result.n_read} skipped as invalid)"
+                                                    if result.n_read else ""))
+    return result
 
 
 def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool) -> list[tuple[str, str]]:

@@ -99,10 +99,10 @@ def read_usage(files: Sequence[Path]) -> TeacherUsage:
     return usage
 
 
-def _attach_jsonl(examples: Sequence[Example], spec: TeacherSpec) -> LoadResult:
+def _attach_jsonl(examples: Sequence[Example], spec: TeacherSpec, task: str) -> LoadResult:
     rationales: dict[str, TeacherRationale] = {}
     for path in spec.files:
-        for uid, rationale in read_teacher_jsonl(path).items():
+        for uid, rationale in read_teacher_jsonl(path, labels=get_task(task).labels).items():
             if uid in rationales:
                 raise DataError(f"{path}: uid {uid!r} also appears in an earlier file of teacher "
                                 f"{spec.name!r}")
@@ -156,7 +156,7 @@ def attach_teachers(examples: Sequence[Example], specs: Sequence[TeacherSpec], *
             result = attach_palm_rationales(out, spec.files, teacher=spec.name, task=task,
                                             n_rows=n_rows, skip_invalid=skip_invalid)
         elif spec.format == "jsonl":
-            result = _attach_jsonl(out, spec)
+            result = _attach_jsonl(out, spec, task)
             usage[spec.name] = read_usage(spec.files)
         else:
             raise DataError(f"teacher {spec.name!r}: unknown format {spec.format!r}; expected palm or jsonl")

@@ -11,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Discriminator, Field, Tag, field_validator
 
-from rdistill.config import validate_recipe
+from rdistill.config import Section, validate_recipe
 
 TASKS = ("esnli", "anli", "cqa", "svamp", "gsm8k")
 Task = Literal["esnli", "anli", "cqa", "svamp", "gsm8k"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+_Section = Section  # unknown keys, non-finite numbers and true/false as numbers refused
 
 
 class TeachData(_Section):
@@ -101,8 +101,31 @@ class OpenAITeacher(_Section):
     backoff_base_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        # Checked at load: a URL that cannot be asked would only show as rows failing after retries.
+        parts = urlsplit(url.strip())
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a port that is no number or out of range
+        except ValueError as err:
+            raise ValueError(f"bad port ({err})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1")
+        return url
 
-TeacherConfig = Annotated[Union[FileTeacher, LocalTeacher, OpenAITeacher], Field(discriminator="backend")]
+
+def _backend(value: Any) -> str | None:
+    return value.get("backend") if isinstance(value, dict) else getattr(value, "backend", None)
+
+
+# A callable discriminator rather than Field(discriminator="backend"): pydantic forbids validators
+# on a discriminator field, and Section's (true / false is no number) applies to every field.
+TeacherConfig = Annotated[
+    Union[Annotated[FileTeacher, Tag("file")], Annotated[LocalTeacher, Tag("local")],
+          Annotated[OpenAITeacher, Tag("openai")]],
+    Discriminator(_backend, custom_error_type="backend",
+                  custom_error_message="teacher.backend must be one of: file, local, openai")]
 
 
 class TeachOutput(_Section):

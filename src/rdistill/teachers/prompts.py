@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError, DataError
+from rdistill.io import read_text
 
 SECTIONS = ("instruction", "input", "output")
 _HEADER = re.compile(r"^### *(\w+) *$", re.MULTILINE)
@@ -63,7 +64,7 @@ def load_template(task: str, path: str | Path | None = None) -> Template:
     file = Path(path) if path is not None else packaged_template_path(task)
     if not file.is_file():
         raise ConfigError(f"prompt template {file} not found")
-    text = file.read_text(encoding="utf-8")
+    text = read_text(file, ConfigError)
     parts = _HEADER.split(text)
     sections: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2]):

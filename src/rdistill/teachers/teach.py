@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from rdistill.data.example import Example
 from rdistill.data.paths import resolve_data_path
-from rdistill.tasks.registry import load_dataset_file
+from rdistill.tasks.registry import get_task, load_dataset_file
 from rdistill.data.splits import split_examples
 from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 from rdistill.teachers.backend_file import file_outputs
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 RATIONALES = "rationales.jsonl"
 SUMMARY = "teach_summary.json"
 CACHE = "teacher_cache.sqlite"
+FAILED_EXAMPLES = 5  # failed rows whose reasons the summary keeps
 
 
 def select_rows(cfg: TeachConfig, data_dir: str | None) -> tuple[list[Example], list[Example], int]:
@@ -80,6 +81,9 @@ def _record(ex: Example, cfg: TeachConfig, name: str, template: Template | None,
         rationale, label = parse_teacher_output(raw, cfg.task)
         if template is not None:
             rationale = strip_cue(rationale, template)
+    labels = get_task(cfg.task).labels
+    if label is not None and labels and label.strip().lower() not in labels:
+        label = None  # a teacher file's answer outside the task's labels is no answer, as in raw text
     status = "failed" if raw is None and rationale is None else "parsed" if label else "unparsed"
     if status == "parsed" and not rationale:
         status, label = "unparsed", None
@@ -135,6 +139,8 @@ def _ask_teacher(cfg: TeachConfig, rows: list[Example], train: list[Example], ca
         raw = row.get("raw") if row.get("status") == "done" else None
         records.append(_record(ex, cfg, name, template, raw=raw, key=keys[ex.uid],
                                row=row if raw is not None else {"attempts": row.get("attempts")}))
+    stats["failed_examples"] = [{"uid": ex.uid, "error": (stored[keys[ex.uid]] or {}).get("error") or "not answered"}
+                                for ex, r in zip(rows, records) if r["status"] == "failed"][:FAILED_EXAMPLES]
     stats["shot_uids"] = [s.uid for s in pool[: cfg.prompt.shots]]
     stats["template"] = template.source
     stats["chat"] = backend.chat
@@ -169,6 +175,14 @@ def summarise(records: list[dict], cfg: TeachConfig, stats: dict[str, Any]) -> d
     }
 
 
+def failure_line(summary: dict[str, Any]) -> str:
+    """Why ``teach`` exits 1, in one line: how many rows failed and the first reasons."""
+    reasons = "; ".join(f"{f['uid']}: {' '.join(str(f['error']).split())[:160]}"
+                        for f in summary.get("failed_examples", [])[:2])
+    return (f"{summary['failed']} of {summary['rows']} rows failed (they are asked again on the next run)"
+            + (f"; first: {reasons}" if reasons else ""))
+
+
 def teach(cfg: TeachConfig, output_dir: str | Path, *, data_dir: str | None = None,
           show_progress: bool = True) -> dict[str, Any]:
     """Write ``rationales.jsonl`` and ``teach_summary.json`` into ``output_dir``; return the summary."""
@@ -176,7 +190,9 @@ def teach(cfg: TeachConfig, output_dir: str | Path, *, data_dir: str | None = No
     check_writable(out, "--output-dir")  # before the teacher is asked anything
     rows, train, n_rows = select_rows(cfg, data_dir)
     if isinstance(cfg.teacher, FileTeacher):
-        records, stats = _from_files(cfg, rows, n_rows, data_dir), {}
+        records = _from_files(cfg, rows, n_rows, data_dir)
+        stats = {"failed_examples": [{"uid": r["uid"], "error": "no output in the teacher files"}
+                                     for r in records if r["status"] == "failed"][:FAILED_EXAMPLES]}
     else:
         cache_path = Path(cfg.output.cache) if cfg.output.cache else out / CACHE
         records, stats = _ask_teacher(cfg, rows, train, cache_path, show_progress)

@@ -118,6 +118,11 @@ class RunFolder:
         missing = [k for k in ("base_model", "kind", "finetune") if not isinstance(meta, dict) or k not in meta]
         if missing:
             raise ModelError(f"{self.student_meta} lacks {', '.join(missing)}: retrain the run, or restore the file")
+        allowed = {"kind": ("causal", "seq2seq"), "finetune": ("lora", "full", "frozen_encoder")}
+        for key, values in allowed.items():
+            if meta[key] not in values:
+                raise ModelError(f"{self.student_meta}: {key} is {meta[key]!r}, not one of {', '.join(values)}: "
+                                 "retrain the run, or restore the file")
         return meta
 
     # ---- writing -----------------------------------------------------------------------

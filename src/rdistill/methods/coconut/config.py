@@ -7,12 +7,13 @@ as a ``transformers.TrainingArguments`` template; only what COCONUT adds is here
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from rdistill.config import Section
 from rdistill.methods.coconut.curriculum import Curriculum
 
 
-class CoconutConfig(BaseModel):
+class CoconutConfig(Section):
     """COCONUT curriculum and thought settings (Hao et al. 2024, section 3).
 
     - ``c_thoughts``: continuous thoughts that replace one language reasoning step
@@ -29,8 +30,6 @@ class CoconutConfig(BaseModel):
       paper. ``False`` carries the AdamW moments over; the LR schedule restarts anyway.
     - ``eval_thoughts``: thoughts used at inference; ``None`` = max_stage * c_thoughts.
     """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     c_thoughts: int = Field(2, ge=1, le=64)
     max_stage: int = Field(3, ge=1, le=64)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from rdistill.config import Section
 
 # "last:4", "10-20" (inclusive), or an explicit list of layer numbers.
 LAYER_SPEC = re.compile(r"^(last:\d+|\d+-\d+)$")
 
 
-class LatentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+class LatentConfig(Section):
 
     mode: Literal["latent", "logit_kd", "sft"] = Field(
         default="latent", description="hidden-state distillation, logit KD, or plain SFT (baseline)")

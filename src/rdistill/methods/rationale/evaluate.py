@@ -15,7 +15,7 @@ from rdistill.evaluation.student_eval import evaluate_student
 from rdistill.methods.base import EvalRequest
 from rdistill.tasks.palm import attach_palm_rationales
 from rdistill.tasks.recipe_data import prepare_splits
-from rdistill.tasks.registry import load_dataset_file
+from rdistill.tasks.registry import get_task, load_dataset_file
 from rdistill.training.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def _with_teachers(examples: list[Example], teacher_files: Sequence[str], n_rows
     if palm:
         examples = attach_palm_rationales(examples, palm, task=task, n_rows=n_rows).examples
     for file in jsonl:
-        examples = attach_teacher_jsonl(examples, file).examples
+        examples = attach_teacher_jsonl(examples, file, labels=get_task(task).labels).examples
     return examples
 
 
