@@ -75,13 +75,20 @@ class _CTranslate2Calls:
         yield  # a CTranslate2 model has no training mode
 
     def _last_logits(self, enc: list[list[int]], dec: list[list[int]]) -> torch.Tensor:
-        """``(B, V)`` next-token logits after each context: one generation step. CTranslate2
-        prefills up to the shortest context and forces the rest token by token, returning the
-        logits of every step: the last one is the free step after the whole context."""
-        results = self.model.generate_batch([self._tokens(d) for d in dec], max_length=1,
-                                            include_prompt_in_result=False, return_logits_vocab=True)
-        return torch.stack([torch.from_numpy(np.asarray(r.logits[0][-1], dtype=np.float32)).reshape(-1)
-                            for r in results])
+        """``(B, V)`` next-token logits after each context: one generation step, the last
+        step's logits. CTranslate2 prefills a batch up to its shortest context and forces the
+        rest token by token (a full step each), so contexts of equal length go together: one
+        prefill each (measured on e-SNLI prompts, 50 rows: 5.0 s against 6.6-9.7 s ragged)."""
+        by_length: dict[int, list[int]] = {}
+        for i, d in enumerate(dec):
+            by_length.setdefault(len(d), []).append(i)
+        logits: list[torch.Tensor] = [torch.empty(0)] * len(dec)
+        for rows in by_length.values():
+            results = self.model.generate_batch([self._tokens(dec[i]) for i in rows], max_length=1,
+                                                include_prompt_in_result=False, return_logits_vocab=True)
+            for i, r in zip(rows, results):
+                logits[i] = torch.from_numpy(np.asarray(r.logits[0][-1], dtype=np.float32)).reshape(-1)
+        return torch.stack(logits)
 
     def _sequence_scores(self, enc, dec) -> torch.Tensor:
         """``(B, L)`` summed log-probabilities of each label's tokens after each context."""
