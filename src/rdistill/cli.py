@@ -167,13 +167,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from rdistill.methods.registry import open_run
-    from rdistill.training.run_folder import check_export_target, export_merged, load_student
+    from rdistill.methods.registry import export_run
 
-    folder, cfg, _ = open_run(args.run_dir)
-    check_export_target(args.output, folder.root, overwrite=args.overwrite)
-    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
-    print(f"model folder: {export_merged(model, tokenizer, args.output, source=folder.root).resolve()}")
+    out = export_run(args.run_dir, args.output, fmt=args.format, quantization=args.quantization,
+                     overwrite=args.overwrite)
+    print(f"model folder ({args.format}): {out.resolve()}")
     return 0
 
 
@@ -338,10 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("export", help="a trained run as a plain model folder (LoRA merged), e.g. a teacher")
+    p = sub.add_parser("export", help="a trained run as a model folder (LoRA merged): hf, or ctranslate2 to serve")
     p.add_argument("run_dir")
     p.add_argument("--output", required=True, help="a new (or empty) folder to write")
     p.add_argument("--overwrite", action="store_true", help="replace a previous export at --output")
+    p.add_argument("--format", choices=("hf", "ctranslate2"), default="hf", help="hf (default) or ctranslate2")
+    p.add_argument("--quantization", choices=("int8", "int8_float32", "float32"), help="ctranslate2 weights (int8)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("plot", help="figures (PNG, PDF) of a run or a sweep folder")

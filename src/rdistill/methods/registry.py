@@ -16,10 +16,12 @@ from rdistill.config import RunConfig, load_config
 from rdistill.errors import ConfigError, problems_message
 from rdistill.methods.base import EvalRequest, Method, TrainRequest
 from rdistill.methods.coconut.method import CoconutMethod
+from rdistill.methods.exported import evaluate_export, export_predictor, export_student
 from rdistill.methods.latent.method import LatentMethod
 from rdistill.methods.rationale.method import RationaleMethod
 from rdistill.tasks.registry import recipe_problems
 from rdistill.training.distributed import quiet_other_ranks
+from rdistill.training.export import read_export
 from rdistill.training.run_folder import RunFolder, load_student
 
 METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod(), CoconutMethod())}
@@ -65,7 +67,8 @@ def open_run(run_dir: str | Path) -> tuple[RunFolder, RunConfig, Method]:
     """A run folder, its saved recipe and its method; one clear error when it is no run."""
     folder = RunFolder(Path(run_dir))
     if not folder.config.is_file():
-        raise ConfigError(f"'{run_dir}' is not a finished rdistill run: {folder.config} is missing")
+        raise ConfigError(f"'{run_dir}' is not a finished rdistill run (nor an `rdistill export` folder): "
+                          f"{folder.config} is missing")
     cfg = load_recipe(folder.config)
     return folder, cfg, method_of(cfg)
 
@@ -77,15 +80,30 @@ def train_recipe(cfg: RunConfig, output_dir: str | Path, request: TrainRequest) 
     return method_of(cfg).train(cfg, RunFolder(Path(output_dir)), request)
 
 
+def export_run(run_dir: str | Path, out_dir: str | Path, *, fmt: str = "hf", quantization: str | None = None,
+               overwrite: bool = False) -> Path:
+    """``rdistill export``: the run's student as an ``hf`` or ``ctranslate2`` folder
+    (``training/export.py``)."""
+    folder, cfg, _ = open_run(run_dir)
+    return export_student(folder, cfg, out_dir, fmt=fmt, quantization=quantization, overwrite=overwrite)
+
+
 def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
-    """``rdistill eval`` of one run, by its own method."""
+    """``rdistill eval`` of one run, by its own method, or of an export folder (its recipe inside)."""
+    info = read_export(run_dir)
+    if info is not None:
+        return evaluate_export(info, load_recipe(info.config), request)
     folder, cfg, method = open_run(run_dir)
     return method.evaluate(folder, cfg, request)
 
 
 def run_predictor(run_dir: str | Path, *, show_progress: bool = False):
     """``(predictor, cfg)`` of a trained run: the one factory ``predict`` and ``profile`` use;
-    the method decides how its student is prompted."""
+    the method decides how its student is prompted. An export folder gets its format's predictor."""
+    info = read_export(run_dir)
+    if info is not None:
+        cfg = load_recipe(info.config)
+        return export_predictor(info, cfg, show_progress=show_progress), cfg
     folder, cfg, method = open_run(run_dir)
     model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
     return method.predictor(model, tokenizer, kind, cfg, show_progress=show_progress), cfg

@@ -35,9 +35,7 @@ class AnswerPredictor(Predictor):
     @property
     def stop_ids(self) -> frozenset[int]:
         if self._stop_ids is None:
-            ends = [end_token_id(self.tok), getattr(self.model.generation_config, "eos_token_id", None)]
-            self._stop_ids = frozenset(e for end in ends for e in (end if isinstance(end, list) else [end])
-                                       if e is not None)
+            self._stop_ids = frozenset(e for e in (end_token_id(self.tok), *self.model_end_ids()) if e is not None)
         return self._stop_ids
 
     def _answer_context(self, example: Example) -> tuple[list[int], list[int]]:
@@ -48,12 +46,8 @@ class AnswerPredictor(Predictor):
 
     def generate(self, examples: Sequence[Example]) -> list[str]:
         """The raw text each student writes after ``Answer:``."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with self.inference():
             return self.generate_texts([self._answer_context(ex) for ex in examples])
-        finally:
-            self.model.train(was_training)
 
     def predict(self, examples: Sequence[Example]) -> list[dict]:
         """Per-example records: ``uid``, ``question``, ``gold_label``, ``pred_label`` (canonical

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -197,10 +199,24 @@ class Predictor:
         """End token plus every token that contains a newline: the explanation is one line."""
         if self._stop_ids is None:
             newline = [i for i in range(len(self.tok)) if "\n" in self.tok.decode([i])]
-            ends = [end_token_id(self.tok), getattr(self.model.generation_config, "eos_token_id", None)]
-            ends = [e for end in ends for e in (end if isinstance(end, list) else [end]) if e is not None]
+            ends = [e for e in (end_token_id(self.tok), *self.model_end_ids()) if e is not None]
             self._stop_ids = frozenset(newline + ends)
         return self._stop_ids
+
+    def model_end_ids(self) -> list[int]:
+        """The model's own end tokens (its generation config's ``eos_token_id``, one or several)."""
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        return [e for e in (eos if isinstance(eos, list) else [eos]) if e is not None]
+
+    @contextmanager
+    def inference(self) -> Iterator[None]:
+        """Eval mode (no dropout) for one prediction call; the model's own mode is restored after."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train(was_training)
 
     @torch.no_grad()
     def _generate(self, enc: list[list[int]], dec: list[list[int]],
@@ -293,9 +309,7 @@ class Predictor:
         ``pred_explanation`` (None for label-only students), ``references``, and
         ``teacher_label`` / ``teacher_rationale`` from the example's first teacher
         rationale (None without one), for student-teacher agreement."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with self.inference():
             if self.s.order == "explain_predict" and self.s.explain and not self.s.task_prefix:
                 expls: list[str | None] = list(self.explanations(examples, [None] * len(examples)))
                 probs = self.label_probabilities(examples, expls)
@@ -305,8 +319,6 @@ class Predictor:
                 labels = [max(p, key=p.get) for p in probs]
                 expls = (list(self.explanations(examples, labels)) if self.s.explain
                          else [None] * len(examples))
-        finally:
-            self.model.train(was_training)
         return [
             {
                 "uid": ex.uid,

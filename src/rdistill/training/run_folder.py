@@ -212,19 +212,6 @@ def check_export_target(out_dir: str | Path, run_root: str | Path, *, overwrite:
                               "--overwrite only replaces a previous export")
 
 
-def export_merged(model, tokenizer, out_dir: str | Path, *, source: str | Path) -> Path:
-    """A plain model folder (weights + tokenizer + ``rdistill_export.json``), written into a temporary
-    folder and renamed into place: a crash leaves no half folder. Check the target first
-    (:func:`check_export_target`)."""
-    from rdistill.models.cache import atomic_dir
-
-    with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        write_json_atomic(tmp / EXPORT_MARK, {"source_run": str(Path(source).resolve())})
-    return Path(out_dir)
-
-
 def last_complete_checkpoint(folder: str | Path) -> str | None:
     """The newest *complete* ``checkpoint-N`` under ``folder``: the Trainer writes ``trainer_state.json``
     last, so a checkpoint without a readable one was cut short (a kill while saving) and is skipped,
