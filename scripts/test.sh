@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 . .venv/bin/activate
 pip() { python -m pip --disable-pip-version-check -q "$@"; }
-python -c "import pytest, importlinter, selenium" 2>/dev/null || pip install -e ".[test]"
+# Always asked (a few seconds when nothing is missing), so a new test dependency is never forgotten.
+pip install -e ".[test]"
 install_llama_server() {
   # llama.cpp's AMX kernels crash (segfault on any multi-token prompt) on the AMX Xeon these
   # sessions ran on (llama-cpp-python 0.3.36): on AMX machines build it without them, for the
