@@ -9,6 +9,8 @@ of a core. The trainer is ``bench/train_step.py --loop-only``: the recipe's own
 ``trainer.train()`` for a few steps, seconds per step. Scenarios, one after another:
 
 - ``alone``: the trainer on torch's default threads (one per core), nothing beside it;
+- ``alone_auto``: the same with ``training.num_threads: auto`` (on a quiet machine, the
+  same threads as ``alone``; on a shared one, fewer);
 - ``before``: the same beside the neighbour (the old default: ``num_threads`` unset);
 - ``after``: beside the neighbour with ``training.num_threads: auto`` (the new default),
   which counts the neighbour's core as taken;
@@ -43,12 +45,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--output", help="JSON file to write")
     p.add_argument("--role", choices=("bench", "neighbour"), default="bench", help=argparse.SUPPRESS)
     p.add_argument("--report", help=argparse.SUPPRESS)
+    p.add_argument("--recipe", default=str(HERE.parent / "configs" / "esnli-smollm2-lora.yaml"))
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--steps", type=int, default=3, help="timed training steps per scenario")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--neighbour-nice", type=int, default=15)
     p.add_argument("--neighbour-seconds", type=float, default=8.0,
                    help="how long the neighbour runs alone (its baseline rate)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="one precision for every scenario (auto: chosen once, here, on the free cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="recipe override passed to the trainer (repeatable)")
     args = p.parse_args(argv)
@@ -98,13 +103,31 @@ def busy_cores_now(seconds: float = 0.5) -> float | None:
     return busy_cores(allowed_cpus(), seconds)
 
 
+def shared_precision(args: argparse.Namespace) -> str:
+    """The precision all scenarios use, so that they differ in their threads alone (a probe run
+    on threads that share a core with the neighbour measures the convoy, not the arithmetic)."""
+    if args.precision != "auto":
+        return args.precision
+    import torch
+
+    from rdistill.methods.registry import load_recipe
+    from rdistill.training.precision import resolve_precision
+    from rdistill.training.threads import choose_threads
+
+    cfg = load_recipe(args.recipe, [*args.overrides, f"training.batch_size={args.batch_size}"])
+    torch.set_num_threads(choose_threads("auto").threads)
+    return resolve_precision(cfg).choice
+
+
 def train(args: argparse.Namespace, workdir: Path, name: str, num_threads: str) -> dict:
     """The trainer's loop in a child process; its JSON (``loop_step_s`` ...)."""
     out = workdir / f"{name}.json"
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # torch's own default
     cmd = [sys.executable, str(HERE / "train_step.py"), "--output", str(out), "--loop-only",
+           "--recipe", args.recipe,
            "--batch-size", str(args.batch_size), "--steps", str(args.steps), "--warmup", str(args.warmup),
-           "--train-rows", "200", "--set", f"training.num_threads={num_threads}"]
+           "--train-rows", "200", "--set", f"training.num_threads={num_threads}",
+           "--set", f"training.precision={args.precision}"]
     for o in args.overrides:
         cmd += ["--set", o]
     t0 = time.perf_counter()
@@ -123,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-contention-"))
     scenarios: dict[str, dict] = {}
     load_before = {"busy_cores": busy_cores_now(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    args.precision = shared_precision(args)
     scenarios["alone"] = train(args, workdir, "alone", "null")
+    scenarios["alone_auto"] = train(args, workdir, "alone_auto", "auto")
     for name, threads in (("before", "null"), ("after", "auto")):
         n = Neighbour(args.neighbour_nice, workdir, f"neighbour_{name}")
         time.sleep(2.0)  # the neighbour is busy before the run starts (and samples the load)
@@ -141,15 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         "alone_step_s": alone,
         "before_step_s": scenarios["before"]["loop_step_s"],
         "after_step_s": scenarios["after"]["loop_step_s"],
+        "alone_auto_step_s": scenarios["alone_auto"]["loop_step_s"],
         "slowdown_before": ratio("before"), "slowdown_after": ratio("after"),
-        "threads": {s: scenarios[s]["torch_threads"] for s in ("alone", "before", "after")},
+        # The neighbour's cost to a run on the new default: beside it vs without it.
+        "after_over_alone_auto": round(scenarios["after"]["loop_step_s"]
+                                       / scenarios["alone_auto"]["loop_step_s"], 3),
+        "threads": {s: scenarios[s]["torch_threads"] for s in ("alone", "alone_auto", "before", "after")},
         "neighbour_rate_share": {s: round(scenarios[s]["neighbour"]["calls_per_s"] / base_rate, 3)
                                  for s in ("before", "after")},
         "scenarios": scenarios,
+        "precision": args.precision,
         "neighbour_nice": args.neighbour_nice,
         "sched_autogroup_enabled": autogroup.read_text().strip() if autogroup.is_file() else None,
         "batch_size": args.batch_size, "steps": args.steps, "warmup": args.warmup,
-        "overrides": args.overrides,
+        "recipe": args.recipe, "overrides": args.overrides,
         "machine_before": load_before,
         "cpu_count": os.cpu_count(),
         "allowed_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,

@@ -86,3 +86,15 @@ def test_real_probe_is_short_and_measures_both_modes():
     result = probe_matmul(256, 64, 256)
     assert result.fp32_gflops > 0 and result.bf16_gflops > 0
     assert result.seconds < 2.0
+
+
+def test_probe_shapes_come_from_the_students_config(tiny_causal_dir, tiny_seq2seq_dir):
+    from transformers import AutoConfig
+
+    from rdistill.training.precision import DEFAULT_WIDTHS, model_widths, step_tokens
+
+    llama, t5 = AutoConfig.from_pretrained(tiny_causal_dir), AutoConfig.from_pretrained(tiny_seq2seq_dir)
+    assert model_widths(_cfg(tiny_causal_dir)) == (llama.hidden_size, llama.intermediate_size)
+    assert model_widths(_cfg(tiny_seq2seq_dir)) == (t5.d_model, t5.d_ff)
+    assert model_widths(_cfg("org/not-downloadable")) == DEFAULT_WIDTHS  # the loader reports it later
+    assert step_tokens(_cfg(tiny_causal_dir)) == 4 * (160 + 64) // 2
