@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,6 +70,7 @@ def neighbour(report: str) -> int:
     x, w_up, w_down = torch.randn(64, 576), torch.randn(1536, 576), torch.randn(576, 1536)
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    Path(report + ".ready").touch()
     calls, t0 = 0, time.perf_counter()
     while not stop:
         F.linear(F.linear(x, w_up), w_down)
@@ -88,6 +88,12 @@ class Neighbour:
         self.proc = subprocess.Popen(
             ["nice", "-n", str(nice), sys.executable, __file__, "--role", "neighbour", "--report",
              str(self.report)], env=env, start_new_session=True)
+        # Busy (torch imported, handler set) before anything is timed beside it.
+        ready, deadline = Path(f"{self.report}.ready"), time.monotonic() + 300
+        while not ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the neighbour process did not start (exit code {self.proc.poll()})")
+            time.sleep(0.05)
 
     def stop(self) -> dict:
         self.proc.send_signal(signal.SIGTERM)
@@ -151,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     scenarios["alone_auto"] = train(args, workdir, "alone_auto", "auto")
     for name, threads in (("before", "null"), ("after", "auto")):
         n = Neighbour(args.neighbour_nice, workdir, f"neighbour_{name}")
-        time.sleep(2.0)  # the neighbour is busy before the run starts (and samples the load)
+        time.sleep(1.0)  # the neighbour has been busy a while when the run samples the load
         scenarios[name] = train(args, workdir, name, threads)
         scenarios[name]["neighbour"] = n.stop()
     n = Neighbour(args.neighbour_nice, workdir, "neighbour_alone")

@@ -81,7 +81,7 @@ def recipe(args: argparse.Namespace, extra: list[str] = ()):
     return load_recipe(args.recipe, overrides)
 
 
-def clock_callback(warmup: int, wall_s: float | None):
+def clock_callback(wall_s: float | None):
     from transformers import TrainerCallback
 
     class Clock(TrainerCallback):
@@ -178,7 +178,7 @@ def run_peer(args: argparse.Namespace) -> dict:
     model, _ = load_model(cfg.model.name, dtype=torch.float32)
     trainer, loss_tokens = build_trainer(args.peer, cfg, splits, model, tokenizer,
                                          tempfile.mkdtemp(prefix=f"bench-peers-{args.peer}-"))
-    clock = clock_callback(args.warmup, args.equal_wall)
+    clock = clock_callback(args.equal_wall)
     trainer.add_callback(clock)
     trainer.train()
     ends = clock.ends
