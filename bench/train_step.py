@@ -1,90 +1,93 @@
-"""Time one LoRA training step: plain HF causal-LM loss vs rdistill's sparse-head span loss.
+"""Time rdistill's training step as ``rdistill train`` runs it, against a plain HF step.
 
-Both steps run on the SAME batch: the first ``--batch-size`` rows of
-``esnli/esnli_valid.json`` with the human ``explanation_1`` as target, laid out
-predict-then-explain by rdistill's own ``encode_examples`` + ``RationaleCollator``.
-The student is ``--model`` with LoRA (r=16, all linear layers) from ``apply_finetuning``.
+Batches: the recipe's own (default ``configs/esnli-smollm2-lora.yaml``, its LoRA, lengths,
+loss weights), encoded by ``encode_examples``, collated by ``RationaleCollator`` and drawn in
+the order the ``RationaleTrainer``'s train dataloader draws them (length-grouped, dynamic
+padding), so the bench times the shapes training meets. Three timings on the same batches:
 
-- plain:    ``model(input_ids, attention_mask, labels=labels).loss`` (HF token-mean CE,
-            LM head over every position) + backward + AdamW step;
-- rdistill: ``TargetOnlyLM`` (LM head on target positions only) +
-            ``rationale_loss(alpha=1, beta=0.5)`` + backward + AdamW step.
+- ``rdistill``: the trainer's own ``compute_loss`` (LM head on target positions only, span
+  loss, autocast as the run) + backward + grad clipping + AdamW step;
+- ``plain``: ``model(input_ids, attention_mask, labels=labels).loss`` (HF token-mean CE, LM
+  head over every position) + the same backward/clip/step; interleaved with ``rdistill``
+  so that load from other work hits both alike;
+- ``loop``: ``trainer.train()`` itself for warm-up + timed steps, seconds between step ends
+  (what the progress bar shows), run first and twice: the first pass meets every batch
+  shape for the first time (``loop_first_pass_step_s_all``: oneDNN builds kernels per
+  shape) and records its batches, which the second pass (timed) and the two step kinds
+  reuse. ``bench_over_loop`` = rdistill / loop; it should be ~1.
 
-Warm-up steps are excluded; timed steps of the two kinds are interleaved so that
-load from other work on a shared machine hits both alike; medians are reported.
-The matmul peak (median of 2048^3 ``torch.matmul`` in the step's dtype) is measured
-in the same process, before and after the steps.
+Why this bench once said 10.3 s per batch-16 step while training ran ~4.5 s: it timed the
+first 16 rows of the file, padded to 16 x 117 = 1,872 positions for 1,307 real tokens,
+while training's length-grouped batches of the same recipe hold ~1,120 tokens in ~1,170
+positions (measured over the recipe's 312 batches). ``--batches first-rows`` times that old
+batch again; the JSON gives the positions of every timed batch.
 
-FLOPs: ``4 * N * T`` per step (frozen base: forward 2NT + input-gradient backward
-2NT), N = all base-model params with the embedding counted once (the tied LM head
-multiplies by it), T = non-pad tokens. Ignored: attention score/value matmuls, LoRA
-adapter FLOPs, pad positions. The rdistill step runs the LM head on target tokens
-only, so it *executes* fewer FLOPs (``flops_executed_rdistill``); ``mfu`` and
-``mfu_plain`` both use the same useful-work count, so their ratio is the speedup.
+MFU: ``4 * N * T`` FLOPs per step (frozen base: forward 2NT + input-gradient backward 2NT;
+N = base params with the tied embedding counted once, T = real tokens) over the matmul
+peak measured in this process in the step's dtype (``2048^3`` matmuls, before and after).
 
-Run (batch 16 fp32: ~4 min on 2 AVX2 cores; bf16 needs native bf16 matmul,
-AVX512-BF16 or AMX, and is refused without it unless ``--force``)::
+Run (batch 16 on 2 cores: a few minutes)::
 
-    python bench/train_step.py --output bench/results/train_step.json --precision fp32
+    python bench/train_step.py --output bench/results/train_step.json
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import os
 import resource
 import statistics
+import tempfile
 import time
-from collections.abc import Callable
 
-import peft
 import torch
 import transformers
+from transformers import TrainerCallback
 
-from rdistill.config import load_config
-from rdistill.data.esnli import load_esnli
 from rdistill.data.paths import resolve_data_path
-from rdistill.tasks.registry import get_task
+from rdistill.data.esnli import load_esnli
 from rdistill.io import write_json_atomic
-from rdistill.losses import IGNORE_INDEX, rationale_loss
-from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.methods.rationale.collator import RationaleCollator
 from rdistill.methods.rationale.dataset import encode_examples
-from rdistill.training.student_forward import TargetOnlyLM
+from rdistill.methods.rationale.trainer import RationaleTrainer
+from rdistill.methods.registry import load_recipe
+from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.tasks.recipe_data import prepare_splits
+from rdistill.tasks.registry import get_task
+from rdistill.training.arguments import training_arguments
+from rdistill.training.precision import resolve_precision
+from rdistill.training.threads import choose_threads
 
 log = logging.getLogger("bench.train_step")
-DATA_FILE = "esnli/esnli_valid.json"
-ALPHA, BETA, LR = 1.0, 0.5, 3e-4
-MIN_BF16_FLOPS = 50e9  # below this, bf16 is emulated, not native
-
 Batch = dict[str, torch.Tensor]
-LossFn = Callable[[torch.nn.Module, Batch], torch.Tensor]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--output", required=True, help="JSON file to write")
+    p.add_argument("--recipe", default="configs/esnli-smollm2-lora.yaml")
     p.add_argument("--data-dir", default=os.environ.get("RDISTILL_DATA_DIR"),
-                   help="data root holding esnli/ (default: $RDISTILL_DATA_DIR)")
-    p.add_argument("--model", default="smollm2-135m-instruct")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--steps", type=int, default=5, help="timed steps of each kind")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps of each kind")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
-    p.add_argument("--force", action="store_true", help="run bf16 even without native bf16 matmul")
+                   help="data root (default: $RDISTILL_DATA_DIR)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="recipe override, e.g. model.name=DIR (repeatable)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--steps", type=int, default=4, help="timed steps of each kind")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps of each kind")
+    p.add_argument("--train-rows", type=int, default=400, help="rows encoded (batches drawn from)")
+    p.add_argument("--batches", choices=("recipe", "first-rows"), default="recipe",
+                   help="recipe: training's own batches; first-rows: the file's first rows, "
+                        "as this bench timed before (see the docstring)")
+    p.add_argument("--no-loop", action="store_true", help="skip timing trainer.train()")
+    p.add_argument("--loop-only", action="store_true",
+                   help="time trainer.train() only (no separate steps, no matmul peak)")
     args = p.parse_args(argv)
-    if args.batch_size < 1 or args.steps < 1 or args.warmup < 0:
-        p.error("--batch-size and --steps must be >= 1, --warmup >= 0")
+    if args.steps < 1 or args.warmup < 0:
+        p.error("--steps must be >= 1, --warmup >= 0")
+    if args.loop_only and (args.no_loop or args.batches != "recipe"):
+        p.error("--loop-only times the recipe's own loop: no --no-loop, no --batches first-rows")
     return args
-
-
-def autocast(precision: str) -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def matmul_peak_samples(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> list[float]:
@@ -99,149 +102,196 @@ def matmul_peak_samples(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> 
     return samples
 
 
-def build_batch(args: argparse.Namespace, tokenizer) -> Batch:
-    """The collated batch: one predict-then-explain row per example."""
-    overrides = [f"loss.alpha={ALPHA}", f"loss.beta={BETA}", "loss.output_order=predict_explain",
-                 f"model.name={args.model}", f"training.precision={args.precision}"]
-    cfg = load_config(None, overrides, raw={"data": {"train_file": DATA_FILE,
-                                                     "explanation_source": "human"}})
-    path = resolve_data_path(cfg.data.train_file, args.data_dir)
-    examples = load_esnli(path).examples[: args.batch_size]
-    rows = encode_examples(examples, cfg, get_task("esnli"), tokenizer,
-                           is_seq2seq=False, seed=cfg.seed)
-    if len(rows) != args.batch_size:
-        raise SystemExit(f"expected {args.batch_size} rows (one per example), got {len(rows)}: "
-                         f"{dict(rows.counts)}")
-    return RationaleCollator(tokenizer.pad_token_id, is_seq2seq=False)(list(rows.rows))
+class StepClock(TrainerCallback):
+    """Seconds between consecutive step ends (the first from the start of training)."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.seconds: list[float] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.last = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = time.perf_counter()
+        self.seconds.append(now - self.last)
+        self.last = now
 
 
-def plain_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                 labels=batch["labels"]).loss
+class RecordingTrainer(RationaleTrainer):
+    """Keeps a copy of every training batch it computes a loss on (the loop's own batches)."""
+
+    batches: list[Batch]
+
+    def compute_loss(self, model, inputs, *args, **kwargs):
+        if self.is_in_train:  # trainer.train()'s batches, not the separately timed ones
+            self.batches.append({k: v.detach().clone() for k, v in inputs.items()})
+        return super().compute_loss(model, inputs, *args, **kwargs)
 
 
-def rdistill_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    token_losses = TargetOnlyLM(model)(batch["input_ids"], batch["attention_mask"],
-                                       batch["labels"])["token_losses"]
-    return rationale_loss(token_losses, batch["span_ids"], alpha=ALPHA, beta=BETA)[0]
+def recipe_config(args: argparse.Namespace):
+    steps = args.warmup + args.steps
+    overrides = [*args.overrides, f"data.train_size={args.train_rows}", "data.dev_size=0",
+                 f"training.max_steps={steps}", "training.save_steps=1000000",
+                 "training.logging_steps=1000000", "training.eval_steps=null"]
+    if args.batch_size:
+        overrides.append(f"training.batch_size={args.batch_size}")
+    return load_recipe(args.recipe, overrides)
 
 
-def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
-               loss_fn: LossFn, precision: str) -> tuple[float, float]:
-    """One forward + backward + AdamW step; returns ``(seconds, loss)``."""
+def first_rows_batch(cfg, args, tokenizer, collator) -> Batch:
+    """The old bench's batch: the file's first ``batch_size`` rows, one target each."""
+    examples = load_esnli(resolve_data_path(cfg.data.train_file, args.data_dir)).examples
+    rows = encode_examples(examples[: cfg.training.batch_size], cfg, get_task(cfg.data.dataset),
+                           tokenizer, is_seq2seq=False, seed=cfg.seed)
+    return collator(list(rows.rows)[: cfg.training.batch_size])
+
+
+def step(trainer, model, optimizer, batch: Batch, kind: str) -> tuple[float, float]:
+    """One forward + backward + clip + AdamW step; ``(seconds, loss)``."""
     t0 = time.perf_counter()
-    with autocast(precision):
-        loss = loss_fn(model, batch)
+    if kind == "rdistill":
+        loss = trainer.compute_loss(model, batch)
+    else:
+        with trainer.accelerator.autocast():
+            loss = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                         labels=batch["labels"]).loss
     loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return time.perf_counter() - t0, float(loss.detach())
 
 
-def ce_agreement(model: torch.nn.Module, batch: Batch, precision: str) -> float:
-    """|HF token-mean CE - mean of rdistill's sparse per-token CE|, same weights, eval mode."""
-    model.eval()
-    with torch.no_grad(), autocast(precision):
-        dense = plain_loss(model, batch)
-        token_losses = TargetOnlyLM(model)(
-            batch["input_ids"], batch["attention_mask"], batch["labels"])["token_losses"]
-    model.train()
-    n_targets = (batch["labels"][:, 1:] != IGNORE_INDEX).sum()
-    return abs(float(dense) - float(token_losses.sum() / n_targets))
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
-    if not args.data_dir:
-        raise SystemExit("no data directory: pass --data-dir DIR or set $RDISTILL_DATA_DIR")
+    cfg = recipe_config(args)
+    threads = choose_threads(cfg.training.num_threads)
+    if threads.threads:
+        torch.set_num_threads(threads.threads)
+    precision = resolve_precision(cfg)
+    dtype = torch.bfloat16 if precision.choice == "bf16" else torch.float32
     torch.manual_seed(0)
-    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
-    probe = statistics.median(matmul_peak_samples(dtype, n=512, repeats=3))
-    if dtype == torch.bfloat16 and probe < MIN_BF16_FLOPS and not args.force:
-        # Without AVX512-BF16/AMX, torch falls back to a scalar bf16 GEMM (~1-10 GFLOP/s):
-        # a step would take many minutes and measure the fallback, not the method.
-        raise SystemExit(f"bf16 matmul runs at {probe / 1e9:.1f} GFLOP/s on this CPU (capability "
-                         f"{torch.backends.cpu.get_cpu_capability()}); use --precision fp32, "
-                         "or --force to time it anyway")
-    peak_before = matmul_peak_samples(dtype)
+    peak_before = [] if args.loop_only else matmul_peak_samples(dtype)
 
-    tokenizer = load_tokenizer(args.model)
-    model, kind = load_model(args.model, dtype=torch.float32)
+    splits = prepare_splits(cfg, args.data_dir)
+    tokenizer = load_tokenizer(cfg.model.name)
+    model, kind = load_model(cfg.model.name, dtype=torch.float32)
     if kind != "causal":
-        raise SystemExit(f"--model {args.model!r} is {kind}; this bench needs a decoder-only model")
-    n_params = sum(p.numel() for p in model.parameters())  # parameters() counts tied weights once
-    head_params = model.get_output_embeddings().weight.numel()
-    model, counts = apply_finetuning(model, kind, "lora", r=16, target_modules="all-linear")
-    model.train()
-    batch = build_batch(args, tokenizer)
-    tokens = int(batch["attention_mask"].sum())
-    # Positions whose hidden state predicts a target (what the sparse LM head runs on).
-    targets = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
-    flops = 4 * n_params * tokens
-    flops_rdistill = 4 * (n_params - head_params) * tokens + 4 * head_params * targets
-    log.info("batch %s: %d tokens (%d target), padded %s | N=%s params, %s trainable",
-             args.batch_size, tokens, targets, tuple(batch["input_ids"].shape),
-             f"{n_params:,}", f"{counts['params_trainable']:,}")
+        raise SystemExit(f"model {cfg.model.name!r} is {kind}; this bench needs a decoder-only model")
+    n_params = sum(p.numel() for p in model.parameters())  # tied weights counted once
+    f = cfg.finetune
+    model, counts = apply_finetuning(model, kind, f.mode, r=f.r, alpha=f.alpha, dropout=f.dropout,
+                                     target_modules=f.target_modules)
+    rows = encode_examples(splits.train, cfg, get_task(cfg.data.dataset), tokenizer,
+                           is_seq2seq=False, seed=cfg.seed)
+    collator = RationaleCollator(tokenizer.pad_token_id, is_seq2seq=False)
+    out_dir = tempfile.mkdtemp(prefix="bench-train-step-")
+    trainer = RecordingTrainer(
+        model=model, args=training_arguments(cfg, out_dir, has_dev=False,
+                                             group_by_length=cfg.training.group_by_length,
+                                             disable_tqdm=True),
+        train_dataset=rows, data_collator=collator, processing_class=tokenizer,
+        alpha=cfg.loss.alpha, beta=cfg.loss.beta, is_seq2seq=False,
+        sparse_lm_head=cfg.training.sparse_lm_head)
+    trainer.batches = []
+    n_steps = args.warmup + args.steps
+    loop_s: list[float] = []
+    if args.batches == "first-rows":
+        batches = [first_rows_batch(cfg, args, tokenizer, collator)] * n_steps
+    elif args.no_loop:
+        batches = [b for b, _ in zip(trainer.get_train_dataloader(), range(n_steps))]
+    first_pass_s: list[float] = []
+    loop_matches = None
+    if not args.no_loop:
+        # The loop twice: the first pass meets each batch shape for the first time (oneDNN
+        # builds its kernels per shape, bf16 most of all) and records the batches; the second
+        # (same seed, same batches) is timed warm, as the separate steps below are.
+        clock = StepClock()
+        trainer.add_callback(clock)
+        # The train sampler draws from torch's global RNG: the same seed, the same batches.
+        transformers.set_seed(cfg.seed)
+        trainer.train()
+        first_pass_s, recorded = clock.seconds[args.warmup:], trainer.batches
+        clock.seconds, trainer.batches = [], []
+        transformers.set_seed(cfg.seed)
+        trainer.train()
+        loop_s = clock.seconds[args.warmup:]
+        loop_matches = [b["input_ids"].shape for b in trainer.batches] == [b["input_ids"].shape for b in recorded]
+        log.info("trainer.train() steps: first pass %s, second %s", [round(s, 2) for s in first_pass_s],
+                 [round(s, 2) for s in loop_s])
+        if args.batches == "recipe":
+            batches = recorded[:n_steps]
 
-    ce_diff = ce_agreement(model, batch, args.precision)
+    if args.loop_only:
+        write_json_atomic(args.output, {
+            "loop_step_s": round(statistics.median(loop_s), 4), "loop_step_s_all": [round(t, 4) for t in loop_s],
+            "loop_first_pass_step_s_all": [round(t, 4) for t in first_pass_s],
+            "torch_threads": torch.get_num_threads(), "threads": threads.as_json(),
+            "precision": precision.as_json(), "batch_size": cfg.training.batch_size,
+            "loop_positions_per_batch": [b["input_ids"].numel() for b in trainer.batches[args.warmup:]]})
+        return 0
+    model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizers = {name: torch.optim.AdamW(trainable, lr=LR) for name in ("plain", "rdistill")}
-    loss_fns = {"plain": plain_loss, "rdistill": rdistill_loss}
+    optimizers = {k: torch.optim.AdamW(trainable, lr=cfg.training.lr) for k in ("plain", "rdistill")}
     times: dict[str, list[float]] = {"plain": [], "rdistill": []}
     losses: dict[str, list[float]] = {"plain": [], "rdistill": []}
-    for step in range(args.warmup + args.steps):
-        for name in ("plain", "rdistill"):
-            seconds, loss = train_step(model, optimizers[name], batch, loss_fns[name],
-                                       args.precision)
+    for i, batch in enumerate(batches):
+        for name in ("rdistill", "plain"):
+            seconds, loss = step(trainer, model, optimizers[name], batch, name)
             losses[name].append(loss)
-            if step >= args.warmup:
+            if i >= args.warmup:
                 times[name].append(seconds)
-            log.info("%s step %d%s: %.2f s, loss %.4f", name, step,
-                     " (warm-up)" if step < args.warmup else "", seconds, loss)
+            log.info("%s step %d%s: %.2f s, loss %.4f, shape %s", name, i,
+                     " (warm-up)" if i < args.warmup else "", seconds, loss,
+                     tuple(batch["input_ids"].shape))
     peak_after = matmul_peak_samples(dtype)
 
+    timed = batches[args.warmup:]
+    tokens = [int(b["attention_mask"].sum()) for b in timed]
+    positions = [b["input_ids"].numel() for b in timed]
+    targets = [int((b["labels"][:, 1:] != -100).sum()) for b in timed]
     plain_s, rdistill_s = statistics.median(times["plain"]), statistics.median(times["rdistill"])
     peak = statistics.median(peak_before + peak_after)
+    flops = [4 * n_params * t for t in tokens]
+    mfu = statistics.median(fl / s / peak for fl, s in zip(flops, times["rdistill"]))
+    mfu_plain = statistics.median(fl / s / peak for fl, s in zip(flops, times["plain"]))
     finite = all(math.isfinite(x) for xs in losses.values() for x in xs)
     result = {
-        "plain_step_s": round(plain_s, 4),
-        "rdistill_step_s": round(rdistill_s, 4),
+        "recipe": args.recipe, "overrides": args.overrides, "batches": args.batches,
+        "model": cfg.model.name, "batch_size": cfg.training.batch_size,
+        "precision": precision.as_json(), "threads": threads.as_json(),
+        "torch_threads": torch.get_num_threads(),
+        "plain_step_s": round(plain_s, 4), "rdistill_step_s": round(rdistill_s, 4),
         "speedup": round(plain_s / rdistill_s, 3),
-        "mfu": round(flops / rdistill_s / peak, 4),
-        "mfu_plain": round(flops / plain_s / peak, 4),
-        "mfu_rdistill_executed": round(flops_rdistill / rdistill_s / peak, 4),
-        "matmul_peak_flops": round(peak),
+        "loop_step_s": round(statistics.median(loop_s), 4) if loop_s else None,
+        "bench_over_loop": round(rdistill_s / statistics.median(loop_s), 3) if loop_s else None,
+        "mfu": round(mfu, 4), "mfu_plain": round(mfu_plain, 4),
+        "matmul_peak_flops": round(peak), "matmul_peak_dtype": str(dtype).removeprefix("torch."),
         "matmul_peak_flops_before": round(statistics.median(peak_before)),
         "matmul_peak_flops_after": round(statistics.median(peak_after)),
-        "flops_per_step": flops,
-        "flops_executed_rdistill": flops_rdistill,
-        "params_base": n_params,
-        "params_lm_head": head_params, "params_trainable": counts["params_trainable"],
-        "tokens_per_batch": tokens, "target_tokens_per_batch": targets,
-        "padded_shape": list(batch["input_ids"].shape),
-        "batch_size": args.batch_size,
+        "params_base": n_params, "params_trainable": counts["params_trainable"],
+        "tokens_per_batch": tokens, "positions_per_batch": positions, "targets_per_batch": targets,
         "steps": args.steps, "warmup": args.warmup,
         "plain_step_s_all": [round(t, 4) for t in times["plain"]],
         "rdistill_step_s_all": [round(t, 4) for t in times["rdistill"]],
+        "loop_step_s_all": [round(t, 4) for t in loop_s],
+        "loop_first_pass_step_s_all": [round(t, 4) for t in first_pass_s],
+        # recipe: the timed steps reuse the batches trainer.train() drew; first-rows: not.
+        "same_batches_as_loop": bool(loop_matches) and args.batches == "recipe",
+        "loop_positions_per_batch": [b["input_ids"].numel() for b in trainer.batches[args.warmup:]],
         "losses_finite": finite,
-        "plain_losses": [round(x, 4) for x in losses["plain"]],
-        "rdistill_losses": [round(x, 4) for x in losses["rdistill"]],
-        "sparse_vs_dense_ce_abs_diff": round(ce_diff, 6),
-        "precision": args.precision,
-        "model": args.model,
-        "torch_threads": torch.get_num_threads(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "torch_version": torch.__version__, "transformers_version": transformers.__version__,
-        "peft_version": peft.__version__,
         "cpu_count": os.cpu_count(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
     }
     write_json_atomic(args.output, result)
-    log.info("%s b%d: plain %.2f s, rdistill %.2f s, speedup %.2fx | mfu %.1f%% (plain %.1f%%) "
-             "of %.0f GFLOP/s | losses finite: %s | -> %s", args.precision, args.batch_size,
-             plain_s, rdistill_s, plain_s / rdistill_s, 100 * result["mfu"],
-             100 * result["mfu_plain"], peak / 1e9, finite, args.output)
+    log.info("%s b%d: plain %.2f s, rdistill %.2f s (loop %s s), speedup %.2fx | mfu %.1f%% "
+             "(plain %.1f%%) of %.0f GFLOP/s | -> %s", precision.choice, cfg.training.batch_size,
+             plain_s, rdistill_s, result["loop_step_s"], plain_s / rdistill_s, 100 * mfu,
+             100 * mfu_plain, peak / 1e9, args.output)
     return 0 if finite else 1
 
 

@@ -49,6 +49,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def fixed_machine_probes(monkeypatch):
+    """Runs in tests do not probe the machine (``precision: auto``, ``num_threads: auto``):
+    fp32 wins the matmul probe and no core counts as busy, so results never depend on the
+    load. Tests of the probes themselves patch these again."""
+    from rdistill.training import precision, threads
+
+    monkeypatch.setattr(precision, "probe_matmul", lambda *a, **k: precision.ProbeResult(
+        fp32_gflops=100.0, bf16_gflops=50.0, shapes=((1, 1, 1),), seconds=0.0))
+    monkeypatch.setattr(threads, "busy_cores", lambda cpus, sample_s=0.0: 0.0)
+    monkeypatch.setattr(precision, "_CHOICES", {})
+
+
 # Words the project's prompts and targets use, so the tiny tokenizers rarely emit [UNK].
 _WORDS = (
     "premise hypothesis entailment neutral contradiction explanation label because answer "

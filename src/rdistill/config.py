@@ -128,7 +128,7 @@ class TrainingConfig(Section):
     warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant_with_warmup"] = "linear"
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: training/precision.py
     max_source_tokens: int = Field(default=160, ge=8)
     max_target_tokens: int = Field(default=64, ge=4)
     logging_steps: int = Field(default=10, ge=1)
@@ -141,7 +141,7 @@ class TrainingConfig(Section):
     sparse_lm_head: bool = Field(
         default=True, description="decoder-only: LM head only on positions that carry a target"
     )
-    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads")
+    num_threads: typing.Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"  # threads.py
 
 
 class GenerationConfig(Section):

@@ -23,7 +23,9 @@ from rdistill.errors import ConfigError
 from rdistill.models.loading import ALIASES, resolve_model
 from rdistill.training.distributed import main_process_says
 from rdistill.training.run_folder import RunFolder
+from rdistill.training.precision import resolve_precision
 from rdistill.training.system_info import system_info
+from rdistill.training.threads import choose_threads
 from rdistill.training.tracking import check_tracking
 
 log = logging.getLogger("rdistill.methods")
@@ -131,7 +133,8 @@ def evaluation_rows(cfg: RunConfig, request: EvalRequest) -> list:
 
 def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     """What every method does first: a resumed folder checked against ``cfg``, trackers checked,
-    the folder started (config + system.json), threads and seed set. Returns the system info
+    threads chosen and set, the precision resolved (both recorded in system.json), the folder
+    started (config + system.json), the seed set. Returns the system info
     (its git commit goes to the trackers)."""
     from transformers import set_seed
 
@@ -145,9 +148,13 @@ def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     check_tracking(cfg.tracking)
     if cfg.model.name not in ALIASES:  # a student folder that is not there: before the run folder exists
         resolve_model(cfg.model.name)
+    # Threads first: the precision probe times matmuls on the threads the run will use.
+    threads = choose_threads(cfg.training.num_threads)
+    if threads.threads:
+        torch.set_num_threads(threads.threads)
     info = system_info(cfg.seed)
+    info["threads"] = threads.as_json()
+    info["precision"] = resolve_precision(cfg).as_json()
     folder.start(dump_config(cfg), info, resume=resume)
-    if cfg.training.num_threads:
-        torch.set_num_threads(cfg.training.num_threads)
     set_seed(cfg.seed)
     return info

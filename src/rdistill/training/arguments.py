@@ -9,6 +9,7 @@ from transformers import TrainingArguments
 
 from rdistill.config import RunConfig
 from rdistill.errors import ConfigError
+from rdistill.training.precision import resolve_precision
 
 
 def training_arguments(cfg: RunConfig, checkpoints: Path, *, has_dev: bool, group_by_length: bool,
@@ -16,6 +17,8 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, *, has_dev: bool, grou
     """The Trainer's arguments. With dev rows, the run evaluates at ``training.eval_steps`` (or each
     epoch), checkpoints at the same cadence and keeps the best by ``training.metric_for_best``."""
     t = cfg.training
+    # auto: the choice the run's start recorded in system.json (the probe runs once per process).
+    precision = resolve_precision(cfg).choice
     strategy = "steps" if t.eval_steps else "epoch"
     return TrainingArguments(
         output_dir=str(checkpoints),
@@ -42,8 +45,8 @@ def training_arguments(cfg: RunConfig, checkpoints: Path, *, has_dev: bool, grou
         load_best_model_at_end=has_dev,
         metric_for_best_model=t.metric_for_best if has_dev else None,
         greater_is_better=(t.metric_for_best != "eval_loss") if has_dev else None,
-        bf16=t.precision == "bf16",
-        fp16=t.precision == "fp16",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         use_cpu=not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length" if group_by_length else "random",
         remove_unused_columns=False,
@@ -64,7 +67,8 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def check_precision(cfg: RunConfig, model) -> None:
-    """Refuse precisions that would be slow or wrong on this machine and model, before training."""
+    """Refuse precisions that would be slow or wrong on this machine and model, before training
+    (``auto`` picks only what its probe measured to be fast, and never fp16 on a CPU)."""
     if cfg.training.precision == "bf16" and not torch.cuda.is_available() and not cpu_has_fast_bf16():
         raise ConfigError(
             f"training.precision=bf16: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native "

@@ -1,0 +1,151 @@
+"""``training.precision: auto``: bf16 autocast or fp32, whichever multiplies faster *here*.
+
+CPU flags mislead: an AMD Zen 4 ran bf16 matmuls at 420 GFLOP/s against 190 for fp32,
+while an Intel Xeon with AVX512-BF16 ran them at 135 against 251 (its bf16 training step
+was 1.4x slower). So the choice comes from a short probe at run start: the step's own
+matmul shapes (tokens of a batch x the model's hidden and feed-forward widths), timed
+under bf16 autocast (which casts the frozen fp32 weights on every call, as a LoRA step
+does) and in plain fp32, well under 2 s. On CUDA the answer is bf16 without a probe.
+
+The probe runs once per process and shape (a sweep's runs share it), so the choice written
+to ``system.json`` and the one ``TrainingArguments`` gets are the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from rdistill.config import RunConfig
+
+log = logging.getLogger("rdistill.precision")
+
+# bf16 must beat fp32 by this factor: it costs accuracy, so a tie (within the probe's
+# noise on a shared machine) goes to fp32.
+BF16_MARGIN = 1.10
+# Widths used when the model's config cannot be read before loading (the loader then
+# reports why): SmolLM2-135M, the default student.
+DEFAULT_WIDTHS = (576, 1536)
+PROBE_BUDGET_S = 1.5
+MAX_PROBE_TOKENS = 2048
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """GFLOP/s of the step's matmuls in each mode, and what the probe timed."""
+
+    fp32_gflops: float
+    bf16_gflops: float
+    shapes: tuple[tuple[int, int, int], ...]  # (tokens, in, out) of each timed matmul
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    setting: str  # what the recipe asked: auto, fp32, bf16, fp16
+    choice: str   # what the run uses
+    reason: str
+    probe: ProbeResult | None = None
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        if self.probe is not None:
+            out["probe"]["shapes"] = [list(s) for s in self.probe.shapes]
+        return out
+
+
+def _rate(shapes, autocast: bool, deadline: float, repeats: int) -> float:
+    """FLOP/s of ``F.linear`` over ``shapes`` (median of up to ``repeats`` passes, one untimed first)."""
+    tensors = [(torch.randn(m, k), torch.randn(n, k)) for m, k, n in shapes]
+    flops = sum(2 * m * k * n for m, k, n in shapes)
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else contextlib.nullcontext
+    samples: list[float] = []
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        with ctx():
+            for x, w in tensors:
+                F.linear(x, w)
+        if i:
+            samples.append(flops / (time.perf_counter() - t0))
+        if time.perf_counter() > deadline and samples:
+            break
+    return statistics.median(samples) if samples else flops / (time.perf_counter() - t0)
+
+
+def probe_matmul(tokens: int, hidden: int, intermediate: int, *, budget_s: float = PROBE_BUDGET_S,
+                 repeats: int = 3) -> ProbeResult:
+    """Time the feed-forward matmuls of a step (``tokens x hidden -> intermediate`` and back)
+    under bf16 autocast and in fp32. A quick small first round settles CPUs that emulate bf16
+    (10-100x slower), so that the full-size bf16 round never runs for seconds there."""
+    t0 = time.perf_counter()
+    deadline = t0 + budget_s
+    small = ((min(tokens, 64), hidden, intermediate),)
+    fp32_small = _rate(small, False, deadline, 1)
+    bf16_small = _rate(small, True, deadline, 1)
+    shapes = ((tokens, hidden, intermediate), (tokens, intermediate, hidden))
+    if bf16_small * 4 < fp32_small:
+        fp32, bf16, shapes = fp32_small, bf16_small, small
+    else:
+        # Interleaved halves: a burst of load from elsewhere hits both modes alike.
+        half = max(1, repeats // 2)
+        fp32_a, bf16_a = _rate(shapes, False, deadline, half), _rate(shapes, True, deadline, half)
+        fp32_b, bf16_b = _rate(shapes, False, deadline, half), _rate(shapes, True, deadline, half)
+        fp32, bf16 = max(fp32_a, fp32_b), max(bf16_a, bf16_b)
+    return ProbeResult(fp32_gflops=round(fp32 / 1e9, 1), bf16_gflops=round(bf16 / 1e9, 1),
+                       shapes=shapes, seconds=round(time.perf_counter() - t0, 3))
+
+
+def model_widths(cfg: RunConfig) -> tuple[int, int]:
+    """``(hidden, feed-forward)`` widths of the recipe's student, read from its config alone."""
+    from transformers import AutoConfig
+
+    from rdistill.errors import ModelError
+    from rdistill.models.loading import resolve_model
+
+    try:
+        config = AutoConfig.from_pretrained(resolve_model(cfg.model.name),
+                                            trust_remote_code=cfg.model.trust_remote_code)
+    except (OSError, ValueError, ModelError):
+        return DEFAULT_WIDTHS
+    config = getattr(config, "encoder", None) or config.get_text_config()
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
+    ffn = getattr(config, "intermediate_size", None) or getattr(config, "d_ff", None)
+    if not hidden:
+        return DEFAULT_WIDTHS
+    return int(hidden), int(ffn or 4 * hidden)
+
+
+def step_tokens(cfg: RunConfig) -> int:
+    """Tokens of one micro-batch, rows taken half as long as their maximum (dynamic padding)."""
+    t = cfg.training
+    return max(16, min(MAX_PROBE_TOKENS, t.batch_size * (t.max_source_tokens + t.max_target_tokens) // 2))
+
+
+_CHOICES: dict[tuple, PrecisionChoice] = {}
+
+
+def resolve_precision(cfg: RunConfig) -> PrecisionChoice:
+    """The precision this run trains in (see the module docstring); explicit settings pass through."""
+    setting = cfg.training.precision
+    if setting != "auto":
+        return PrecisionChoice(setting, setting, "set in the recipe")
+    if torch.cuda.is_available():
+        if torch.cuda.is_bf16_supported():
+            return PrecisionChoice(setting, "bf16", "CUDA device with bf16")
+        return PrecisionChoice(setting, "fp32", "CUDA device without bf16")
+    key = (step_tokens(cfg), *model_widths(cfg), torch.get_num_threads())
+    if key not in _CHOICES:
+        probe = probe_matmul(*key[:3])
+        faster = probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops
+        choice = "bf16" if faster else "fp32"
+        reason = (f"matmul probe: bf16 autocast {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s "
+                  f"on {key[3]} threads")
+        _CHOICES[key] = PrecisionChoice(setting, choice, reason, probe)
+        log.info("precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
+    return _CHOICES[key]

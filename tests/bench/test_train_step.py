@@ -1,0 +1,41 @@
+"""bench/train_step.py times the trainer's own batches, loop and steps alike."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import load_bench
+
+
+def test_bench_times_the_loops_own_batches(tmp_path, toy_recipe):
+    out = tmp_path / "step.json"
+    code = load_bench("train_step").main(["--output", str(out), "--recipe", str(toy_recipe), "--steps", "2",
+                                          "--warmup", "1", "--train-rows", "30"])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["losses_finite"]
+    assert result["same_batches_as_loop"] is True
+    # The timed steps ran on exactly the batches trainer.train() drew (after its warm-up).
+    assert result["positions_per_batch"] == result["loop_positions_per_batch"]
+    assert len(result["rdistill_step_s_all"]) == len(result["loop_step_s_all"]) == 2
+    assert result["bench_over_loop"] > 0 and 0 < result["mfu"] < 1
+    assert result["precision"]["choice"] == "fp32"  # the test probe: fp32 wins
+    assert result["matmul_peak_dtype"] == "float32"
+
+
+def test_first_rows_batch_is_the_old_benchs_batch(tmp_path, toy_recipe):
+    out = tmp_path / "old.json"
+    load_bench("train_step").main(["--output", str(out), "--recipe", str(toy_recipe), "--steps", "1",
+                                   "--warmup", "0", "--batches", "first-rows", "--no-loop"])
+    result = json.loads(out.read_text())
+    assert result["same_batches_as_loop"] is False and result["loop_step_s"] is None
+    assert result["tokens_per_batch"][0] <= result["positions_per_batch"][0]
+
+
+def test_loop_only_writes_the_loops_step_times(tmp_path, toy_recipe):
+    out = tmp_path / "loop.json"
+    load_bench("train_step").main(["--output", str(out), "--recipe", str(toy_recipe), "--steps", "2",
+                                   "--warmup", "1", "--train-rows", "30", "--loop-only",
+                                   "--set", "training.num_threads=1"])
+    result = json.loads(out.read_text())
+    assert len(result["loop_step_s_all"]) == 2 and result["torch_threads"] == 1
+    assert "rdistill_step_s" not in result
