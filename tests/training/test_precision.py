@@ -98,3 +98,15 @@ def test_probe_shapes_come_from_the_students_config(tiny_causal_dir, tiny_seq2se
     assert model_widths(_cfg(tiny_seq2seq_dir)) == (t5.d_model, t5.d_ff)
     assert model_widths(_cfg("org/not-downloadable")) == DEFAULT_WIDTHS  # the loader reports it later
     assert step_tokens(_cfg(tiny_causal_dir)) == 4 * (160 + 64) // 2
+
+
+
+def test_a_resumed_auto_run_keeps_the_precision_of_its_first_start(monkeypatch, tiny_causal_dir):
+    """Probing again on resume could switch precision halfway through a run."""
+    monkeypatch.setattr(precision, "_CHOICES", {})
+    monkeypatch.setattr(precision, "probe_matmul", lambda *a, **k: pytest.fail("probed on resume"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = _cfg(tiny_causal_dir)
+    first = {"setting": "auto", "choice": "bf16", "reason": "matmul probe: ..."}
+    assert resolve_precision(cfg, first).choice == "bf16"
+    assert resolve_precision(cfg).choice == "bf16"  # later calls in the same run agree

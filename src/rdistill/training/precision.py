@@ -130,8 +130,12 @@ def step_tokens(cfg: RunConfig) -> int:
 _CHOICES: dict[tuple, PrecisionChoice] = {}
 
 
-def resolve_precision(cfg: RunConfig) -> PrecisionChoice:
-    """The precision this run trains in (see the module docstring); explicit settings pass through."""
+def resolve_precision(cfg: RunConfig, resumed: dict | None = None) -> PrecisionChoice:
+    """The precision this run trains in (see the module docstring); explicit settings pass through.
+
+    ``resumed``: the choice recorded in the resumed run's ``system.json``. A resumed ``auto`` run
+    keeps it rather than probing again: a probe under other load could switch the precision
+    halfway through a run, and the resumed run would no longer match an uninterrupted one."""
     setting = cfg.training.precision
     if setting != "auto":
         return PrecisionChoice(setting, setting, "set in the recipe")
@@ -140,6 +144,9 @@ def resolve_precision(cfg: RunConfig) -> PrecisionChoice:
             return PrecisionChoice(setting, "bf16", "CUDA device with bf16")
         return PrecisionChoice(setting, "fp32", "CUDA device without bf16")
     key = (step_tokens(cfg), *model_widths(cfg), torch.get_num_threads())
+    if resumed and resumed.get("setting") == "auto" and resumed.get("choice") in ("fp32", "bf16"):
+        _CHOICES[key] = PrecisionChoice(setting, resumed["choice"], "kept from the run's first start "
+                                        f"({resumed.get('reason', 'system.json')})")
     if key not in _CHOICES:
         probe = probe_matmul(*key[:3])
         faster = probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops
