@@ -239,11 +239,14 @@ def cmd_teach(args) -> int:
 def cmd_extract(args) -> int:
     from rdistill.methods.latent.run import cache_folder, extract_cache
     from rdistill.methods.registry import load_recipe
+    from rdistill.training.distributed import is_main_process
 
     # --output-dir is latent.cache_dir: the one name training reads the cache from.
     sets = args.set + ([f"latent.cache_dir={args.output_dir}"] if args.output_dir else [])
     cfg = load_recipe(args.config, sets)
     manifest = extract_cache(cfg, data_dir=args.data_dir, show_progress=not args.quiet)
+    if not is_main_process():  # under accelerate launch: one summary, from the main process
+        return 0
     stats = manifest["stats"]
     kd = stats["kd_bytes_per_token"]
     print(f"{manifest['data']['n_examples']} examples | {stats['bytes_total'] / 1e6:.1f} MB | "

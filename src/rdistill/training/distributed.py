@@ -82,3 +82,22 @@ def main_process_says(question: Callable[[], T]) -> T:
     answer = [question() if is_main_process() else None]
     broadcast_object_list(answer, from_process=0)
     return answer[0]
+
+
+def gather_objects(obj: T) -> list[T]:
+    """Every rank's ``obj`` (picklable), in rank order, on every rank (``[obj]`` with one process)."""
+    if world_size() == 1:
+        return [obj]
+    from accelerate.utils import gather_object
+
+    _state()
+    return gather_object([obj])
+
+
+def process_device():
+    """This process's accelerator: ``cuda:<local rank>`` when there are GPUs, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    return torch.device("cpu")
