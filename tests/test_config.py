@@ -6,8 +6,9 @@ from rdistill.config import load_config, parse_override
 from rdistill.errors import ConfigError
 
 ROOT = Path(__file__).parents[1] / "configs"
-# Teach recipes have their own schema (rdistill.teachers.config; parsed in tests/teachers).
-CONFIGS = sorted(p for p in ROOT.glob("**/*.yaml") if p.parent.name != "teach")
+# Teach recipes have their own schema (rdistill.teachers.config; parsed in tests/teachers);
+# configs/accelerate/ are launcher files (accelerate's schema; tests/training/test_accelerate_configs.py).
+CONFIGS = sorted(p for p in ROOT.glob("**/*.yaml") if p.parent.name not in ("teach", "accelerate"))
 MINIMAL = {"data": {"train_file": "esnli/esnli_valid.json"}}
 
 

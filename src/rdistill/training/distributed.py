@@ -101,3 +101,18 @@ def process_device():
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     return torch.device("cpu")
+
+
+def warn_if_fsdp_ignored(accelerator) -> bool:
+    """An FSDP launch config (``ACCELERATE_USE_FSDP``) that accelerate did not apply: it shards with
+    FSDP only on accelerators, so on CPU the ranks form a plain DDP (MULTI_CPU) group. Say so
+    (True) rather than let the run pass for a sharded one."""
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() != "true":
+        return False
+    kind = getattr(accelerator.distributed_type, "value", str(accelerator.distributed_type))
+    if kind == "FSDP":
+        return False
+    logging.getLogger("rdistill.training").warning(
+        "FSDP launch config, but accelerate runs this %s group as %s (FSDP only on GPUs): "
+        "weights are not sharded", "CPU" if accelerator.device.type == "cpu" else accelerator.device.type, kind)
+    return True

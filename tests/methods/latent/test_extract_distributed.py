@@ -43,7 +43,8 @@ def _launch(*args: str) -> str:
         port = s.getsockname()[1]
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(DDP_CPU),
                "--num_processes", "2", "--main_process_port", str(port), "-m", "rdistill", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
