@@ -56,6 +56,7 @@ def _train(processes: int, config: Path, run: Path, *extra: str) -> None:
     done = subprocess.run(_command(processes, config, run, *extra), env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("run folder:") == 1  # one summary, from the main process
 
 
 def _losses(run: Path) -> list[float]:
