@@ -40,6 +40,7 @@ def cmd_train(args) -> int:
     from rdistill.config import dump_config
     from rdistill.methods.base import TrainRequest
     from rdistill.methods.registry import load_recipe, train_recipe
+    from rdistill.training.distributed import is_main_process
 
     cfg = load_recipe(args.config, args.set)
     if args.dry_run:
@@ -48,6 +49,8 @@ def cmd_train(args) -> int:
     out = args.output_dir or os.path.join("runs", cfg.name)
     summary = train_recipe(cfg, out, TrainRequest(data_dir=args.data_dir, resume=args.resume,
                                                   show_progress=not args.quiet))
+    if not is_main_process():  # under accelerate launch: one summary, from the main process
+        return 0
     print(f"{cfg.method}: {summary['global_step']} steps, train loss {summary['train_loss']:.4f}"
           + (f" | {headline(summary['eval'])}" if summary.get("eval") else ""))
     print(f"run folder: {Path(out).resolve()}")
@@ -239,11 +242,14 @@ def cmd_teach(args) -> int:
 def cmd_extract(args) -> int:
     from rdistill.methods.latent.run import cache_folder, extract_cache
     from rdistill.methods.registry import load_recipe
+    from rdistill.training.distributed import is_main_process
 
     # --output-dir is latent.cache_dir: the one name training reads the cache from.
     sets = args.set + ([f"latent.cache_dir={args.output_dir}"] if args.output_dir else [])
     cfg = load_recipe(args.config, sets)
     manifest = extract_cache(cfg, data_dir=args.data_dir, show_progress=not args.quiet)
+    if not is_main_process():  # under accelerate launch: one summary, from the main process
+        return 0
     stats = manifest["stats"]
     kd = stats["kd_bytes_per_token"]
     print(f"{manifest['data']['n_examples']} examples | {stats['bytes_total'] / 1e6:.1f} MB | "

@@ -56,6 +56,7 @@ def _train(processes: int, config: Path, run: Path, *extra: str) -> None:
     done = subprocess.run(_command(processes, config, run, *extra), env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("run folder:") == 1  # one summary, from the main process
 
 
 def _losses(run: Path) -> list[float]:
@@ -109,9 +110,12 @@ def test_latent_two_processes_match_one(tmp_path, tiny_causal_dir, esnli_file):
                 "latent": {"teacher": str(tiny_causal_dir), "cache_dir": str(tmp_path / cache), "layers": "last:2",
                            "dtype": "fp32", "examples_per_shard": 8, "mode": "latent"}}
 
-    # each run extracts its own cache (the 2-process run: on the main process, the other waits)
+    # each run extracts its own cache (the 2-process run: shard i on rank i % 2)
     _train(1, _write(tmp_path / "one.yaml", raw("cache1")), tmp_path / "one", "--set", "training.grad_accum=2")
     _train(2, _write(tmp_path / "two.yaml", raw("cache2")), tmp_path / "two")
+    manifest = json.loads((tmp_path / "cache2" / "manifest.json").read_text())
+    n = len(manifest["shards"])  # 57 rows, 8 a shard
+    assert manifest["stats"]["shards_extracted_by_rank"] == [list(range(0, n, 2)), list(range(1, n, 2))]
     _assert_same_curve(tmp_path / "one", tmp_path / "two", 4)
     distill = [[r["loss_distill"] for r in map(json.loads, (tmp_path / run / "metrics.jsonl").read_text()
                                                .splitlines()) if "loss_distill" in r] for run in ("one", "two")]

@@ -82,3 +82,37 @@ def main_process_says(question: Callable[[], T]) -> T:
     answer = [question() if is_main_process() else None]
     broadcast_object_list(answer, from_process=0)
     return answer[0]
+
+
+def gather_objects(obj: T) -> list[T]:
+    """Every rank's ``obj`` (picklable), in rank order, on every rank (``[obj]`` with one process)."""
+    if world_size() == 1:
+        return [obj]
+    from accelerate.utils import gather_object
+
+    _state()
+    return gather_object([obj])
+
+
+def process_device():
+    """This process's accelerator: ``cuda:<local rank>`` when there are GPUs, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def warn_if_fsdp_ignored(accelerator) -> bool:
+    """An FSDP launch config (``ACCELERATE_USE_FSDP``) that accelerate did not apply: it shards with
+    FSDP only on accelerators, so on CPU the ranks form a plain DDP (MULTI_CPU) group. Say so
+    (True) rather than let the run pass for a sharded one."""
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() != "true":
+        return False
+    kind = getattr(accelerator.distributed_type, "value", str(accelerator.distributed_type))
+    if kind == "FSDP":
+        return False
+    logging.getLogger("rdistill.training").warning(
+        "FSDP launch config, but accelerate runs this %s group as %s (FSDP only on GPUs): "
+        "weights are not sharded", "CPU" if accelerator.device.type == "cpu" else accelerator.device.type, kind)
+    return True

@@ -32,6 +32,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from rdistill.errors import ConfigError
 from rdistill.losses import token_cross_entropy
 from rdistill.training.callbacks import MetricsLogCallback, QuietProgressCallback, StopOnNonFiniteLoss
+from rdistill.training.distributed import warn_if_fsdp_ignored
 from rdistill.training.sampling import EpochSeededLengthGroupedSampler
 from rdistill.training.student_forward import StudentForward
 
@@ -64,6 +65,7 @@ class DistillTrainer(Trainer):
         """``student_forward``: the module class whose forward is this trainer's training forward
         (:meth:`run_forward` calls it); None when ``compute_loss`` calls the model itself."""
         super().__init__(*args, **kwargs)
+        warn_if_fsdp_ignored(self.accelerator)
         self.forward_module = student_forward(self.model) if student_forward is not None else None
         if self.forward_module is not None and (self.is_fsdp_enabled or self.is_deepspeed_enabled):
             # FSDP / ZeRO-3 gather parameters in their own wrapper's forward around the whole student;

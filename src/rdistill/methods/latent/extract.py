@@ -11,6 +11,9 @@ Layout of a cache folder::
 Shards hold ``examples_per_shard`` consecutive examples and are written atomically,
 sidecar after data; a restart re-uses every shard whose sidecar exists and whose
 checksum holds, so a crash costs at most one shard of teacher time.
+
+Under ``accelerate launch`` (N processes) shard i is extracted by rank i % N; the main process
+writes ``index.json`` and the final manifest from every rank's shard records once all are done.
 """
 
 from __future__ import annotations
@@ -39,6 +42,15 @@ from rdistill.methods.latent.manifest import (
 )
 from rdistill.methods.latent.teacher_signal import teacher_signals
 from rdistill.tasks.latent_layout import encode_latent, latent_text
+from rdistill.training.distributed import (
+    gather_objects,
+    is_main_process,
+    main_process_first,
+    process_device,
+    rank,
+    wait_for_everyone,
+    world_size,
+)
 
 log = logging.getLogger("rdistill.methods.latent.extract")
 
@@ -124,22 +136,28 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
         "max_target_tokens": max_target_tokens, **(manifest_extra or {}), "complete": False,
     }
     manifest_path = folder / "manifest.json"
-    if manifest_path.is_file():
-        existing = json.loads(manifest_path.read_text())
-        check_same_extraction(existing, manifest, str(folder))
-        if existing.get("complete"):
-            # Finished before: nothing to do, and its stats (time, size) stay those of the extraction.
-            log.info("cache %s: complete, reused as is", folder)
-            return existing
-    else:
-        write_json_atomic(manifest_path, manifest)
+    with main_process_first():  # the main process writes the first manifest; the others then check it
+        if manifest_path.is_file():
+            existing = json.loads(manifest_path.read_text())
+            check_same_extraction(existing, manifest, str(folder))
+            if existing.get("complete"):
+                # Finished before: nothing to do, and its stats (time, size) stay those of the extraction.
+                log.info("cache %s: complete, reused as is", folder)
+                return existing
+        else:
+            write_json_atomic(manifest_path, manifest)
     n_shards = (len(examples) + examples_per_shard - 1) // examples_per_shard
+    # Under N processes shard i is rank i % N's: no row is extracted twice, and since completeness
+    # is per shard, a rerun with another process count re-uses every shard any rank finished.
+    mine = range(rank(), n_shards, world_size())
     teacher.eval()
-    started, reused, truncated = time.perf_counter(), 0, 0
+    if world_size() > 1:  # one GPU per rank (a single process keeps the teacher where it was loaded)
+        teacher.to(process_device())
+    started, reused, truncated, extracted = time.perf_counter(), 0, 0, []
     shards = []
     from tqdm.auto import tqdm
 
-    for i in tqdm(range(n_shards), desc="extract", unit="shard", disable=not show_progress):
+    for i in tqdm(mine, desc="extract", unit="shard", disable=not (show_progress and is_main_process())):
         meta = _complete_shard(folder, i)
         if meta is not None:
             reused += 1
@@ -155,11 +173,15 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
                     teacher, rows[b:b + batch_size], layers=layers, positions=positions, top_k=top_k,
                     temperature=temperature, pad_token_id=tokenizer.pad_token_id)
             meta = _write_shard(folder, i, [ex.uid for ex in chunk], items, DTYPES[dtype])
+            extracted.append(i)
         shards.append(meta)
         if after_shard is not None:
             after_shard(i)
+    # Every rank's shard records, in shard order, on every rank: one index and manifest from them.
+    per_rank = gather_objects({"shards": shards, "reused": reused, "truncated": truncated, "extracted": extracted})
+    shards = sorted((m for r in per_rank for m in r["shards"]), key=lambda m: m["shard"])
+    reused, truncated = sum(r["reused"] for r in per_rank), sum(r["truncated"] for r in per_rank)
     index = {entry[0]: [m["shard"], *entry[1:]] for m in shards for entry in m["entries"]}
-    write_json_atomic(folder / "index.json", index)
     n = max(len(examples), 1)
     hidden_rows = sum(m["hidden_rows"] for m in shards)
     kd_rows = sum(m["kd_rows"] for m in shards)
@@ -173,8 +195,12 @@ def extract(teacher, tokenizer, examples: list[Example], folder: str | Path, *, 
                            if top_k else None,
                            "positions_stored": hidden_rows, "kd_tokens_stored": kd_rows,
                            "shards_reused": reused, "targets_truncated_this_run": truncated,
+                           "processes": len(per_rank), "shards_extracted_by_rank": [r["extracted"] for r in per_rank],
                            "seconds_this_run": round(time.perf_counter() - started, 2)})
-    write_json_atomic(manifest_path, manifest)
+    if is_main_process():
+        write_json_atomic(folder / "index.json", index)
+        write_json_atomic(manifest_path, manifest)
+    wait_for_everyone()  # the other ranks return once the cache is whole (training opens it next)
     log.info("cache %s: %d examples, %.1f kB/example%s (%d shards, %d reused)", folder, len(examples),
              total / n / 1e3, (f", top-k {manifest['stats']['kd_bytes_per_token']:.0f} B/token" if top_k else ""),
              n_shards, reused)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from rdistill.config import RunConfig
 from rdistill.methods.base import EvalRequest, Method, Phase, TrainRequest
 from rdistill.methods.latent.config import LatentConfig
-from rdistill.training.distributed import on_main_process
 from rdistill.training.run_folder import RunFolder
 
 
@@ -39,9 +38,10 @@ class LatentMethod(Method):
                     rows.extend(prepare_splits(cfg, request.data_dir).train)
                 return rows
 
+            # every rank extracts its share of the shards (shard i on rank i % N), then trains
             phases.append(Phase("extract", done=lambda: cache_complete(cfg, train_rows()),
-                                run=lambda: on_main_process(extract_cache, cfg, examples=train_rows(),
-                                                            show_progress=request.show_progress)))
+                                run=lambda: extract_cache(cfg, examples=train_rows(),
+                                                          show_progress=request.show_progress)))
         train = train_latent
         if cfg.latent.teacher_kind == "coconut":
             from rdistill.methods.latent.thought_run import train_thought_latent as train

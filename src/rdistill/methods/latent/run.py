@@ -37,7 +37,7 @@ from rdistill.models.layer_subset import build_layer_subset
 from rdistill.prediction.latent import LatentPredictor
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.training.arguments import training_arguments
-from rdistill.training.distributed import is_main_process
+from rdistill.training.distributed import is_main_process, quiet_other_ranks
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -89,7 +89,9 @@ def cache_complete(cfg: RunConfig, examples: list[Example]) -> bool:
 
 def extract_cache(cfg: RunConfig, *, examples: list[Example] | None = None, data_dir: str | None = None,
                   show_progress: bool = False, after_shard=None) -> dict:
-    """Run ``latent.teacher`` over the training examples into ``latent.cache_dir``; the manifest."""
+    """Run ``latent.teacher`` over the training examples into ``latent.cache_dir``; the manifest.
+    Under N processes every rank calls this and extracts its share of the shards (``extract``)."""
+    quiet_other_ranks()
     lat = _latent(cfg)
     if not lat.teacher:
         raise ConfigError("rdistill extract needs latent.teacher")
