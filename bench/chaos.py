@@ -5,9 +5,11 @@ world of ``bench/chaos_world.py``:
 
 1. a reference run goes uninterrupted (its wall time ``T`` sets the kill window);
 2. each trial starts the command in a fresh output folder, sends SIGKILL to its whole process
-   group after a uniform random delay in ``[0.05 T, 1.1 T]`` (some kills land after the end: a
-   finished command must also survive being "resumed"), records what was durably complete at
-   the kill, then runs the resume command to the end;
+   group after a uniform random delay in ``[0.05 T, 0.95 T]``, records what was durably
+   complete at the kill, then runs the resume command to the end. A command that finished
+   before its kill (the machine got faster than during the reference) sets ``T`` to the time
+   it took, so that later kills land inside the run again; it still counts as a trial: a
+   finished command must also survive being "resumed";
 3. the trial passes when (a) nothing complete at the kill is lost or redone — checkpoints are
    resumed from the newest complete one, cached teacher rows are not asked again, finished cache
    shards and sweep variants are not rewritten — and (b) the resumed result equals the reference
@@ -77,18 +79,19 @@ def run(argv: list[str], log: Path, timeout: float = 900) -> tuple[int, float]:
     return rc, time.monotonic() - t0
 
 
-def run_and_kill(argv: list[str], log: Path, delay: float) -> bool:
+def run_and_kill(argv: list[str], log: Path, delay: float) -> tuple[bool, float]:
     """Start ``argv`` in its own process group and SIGKILL the group after ``delay`` seconds;
-    True when the kill landed (the command was still running)."""
+    (True when the kill landed, i.e. the command was still running; seconds it ran)."""
+    t0 = time.monotonic()
     with log.open("a") as f:
         proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=ENV, start_new_session=True)
         try:
             proc.wait(timeout=delay)
-            return False
+            return False, time.monotonic() - t0
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return True
+            return True, time.monotonic() - t0
 
 
 # ---- what is durably complete in an output folder (read at the kill) ----
@@ -203,14 +206,14 @@ def nothing_lost(name: str, before: dict, out: Path, log_text: str) -> list[str]
 def trial(scenario: Scenario, reference: dict, ref_seconds: float, rng: random.Random, work: Path) -> dict:
     out = work / "out"
     log = work / "log.txt"
-    delay = rng.uniform(0.05, 1.1) * ref_seconds
-    killed = run_and_kill(scenario.argv(out, resuming=False), log, delay)
+    delay = rng.uniform(0.05, 0.95) * ref_seconds
+    killed, ran_s = run_and_kill(scenario.argv(out, resuming=False), log, delay)
     before = at_kill(scenario.name, out) if out.exists() else {}
     # Read what the kill left in the log first: the resume's own lines come after it.
     offset = log.stat().st_size
     rc, _ = run(scenario.argv(out, resuming=True), log)
     log_text = log.read_bytes()[offset:].decode(errors="replace")
-    record = {"delay_s": round(delay, 2), "killed": killed, "at_kill": _summarise(before), "resume_rc": rc}
+    record = {"delay_s": round(delay, 2), "ran_s": round(ran_s, 2), "killed": killed, "at_kill": _summarise(before), "resume_rc": rc}
     problems = [f"resume exited {rc}: {log_text.strip().splitlines()[-1:]}"] if rc else []
     if not rc:
         problems += nothing_lost(scenario.name, before, out, log_text) if before else []
@@ -254,16 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         references[name] = (result(name, out), seconds)
     for name in commands:
         reference, seconds = references[name]
-        records = []
+        window, records = seconds, []
         for i in range(args.trials):
             folder = work / "trials" / name / f"{i:02d}"
             folder.mkdir(parents=True, exist_ok=True)
-            records.append(trial(plan[name], reference, seconds, rng, folder))
+            records.append(trial(plan[name], reference, window, rng, folder))
+            if not records[-1]["killed"]:  # it finished sooner than the window: shrink the window
+                window = min(window, records[-1]["ran_s"])
             print(f"{name} {i + 1}/{args.trials}: killed={records[-1]['killed']} "
                   f"problems={records[-1]['problems']}", flush=True)
         summary["commands"][name] = {
             "reference_s": round(seconds, 2), "trials": len(records),
             "killed": sum(r["killed"] for r in records),
+            "killed_with_progress": sum(r["killed"] and any(r["at_kill"].values()) for r in records),
             "passed": sum(not r["problems"] for r in records),
             "max_weight_diff": max((r.get("max_weight_diff", 0.0) for r in records), default=0.0),
             "records": records,
