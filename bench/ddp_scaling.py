@@ -110,13 +110,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
     parser.add_argument("--data-file", default="esnli/esnli_valid.json",
-                        help="under $RDISTILL_DATA_DIR (default /work/shared/data)")
+                        help="under $RDISTILL_DATA_DIR (default ../shared/data)")
     parser.add_argument("--control", action="store_true", help="also 1 process x 1 thread (batch 2B)")
     parser.add_argument("--note", default="", help="e.g. what else ran on the machine")
     args = parser.parse_args()
     import torch
 
-    data_dir = Path(os.environ.get("RDISTILL_DATA_DIR", "/work/shared/data"))
+    # Absolute: the runs start in their own folders, where a relative data root would not resolve.
+    data_dir = Path(os.environ.get("RDISTILL_DATA_DIR", "../shared/data")).resolve()
     train_file = str(data_dir / args.data_file)
     with tempfile.TemporaryDirectory(prefix="ddp-scaling-") as tmp:
         work = Path(tmp)
