@@ -131,15 +131,6 @@ def evaluation_rows(cfg: RunConfig, request: EvalRequest) -> list:
     return prepare_splits(cfg, request.data_dir).test[: request.limit or cfg.evaluation.limit]
 
 
-def _first_start(folder: RunFolder) -> dict:
-    """The resumed run's ``system.json`` (written atomically; {} when there is none)."""
-    try:
-        saved = json.loads(folder.system.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return saved if isinstance(saved, dict) else {}
-
-
 def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     """What every method does first: a resumed folder checked against ``cfg``, trackers checked,
     threads chosen and set, the precision resolved (both recorded in system.json), the folder
@@ -163,7 +154,8 @@ def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
         torch.set_num_threads(threads.threads)
     info = system_info(cfg.seed)
     info["threads"] = threads.as_json()
-    info["precision"] = resolve_precision(cfg, _first_start(folder).get("precision") if resume else None).as_json()
+    first_start = folder.read_system().get("precision") if resume else None
+    info["precision"] = resolve_precision(cfg, first_start).as_json()
     folder.start(dump_config(cfg), info, resume=resume)
     set_seed(cfg.seed)
     return info

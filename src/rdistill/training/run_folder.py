@@ -125,6 +125,14 @@ class RunFolder:
                                  "retrain the run, or restore the file")
         return meta
 
+    def read_system(self) -> dict:
+        """``system.json`` as the run's first start wrote it (atomically); {} when there is none."""
+        try:
+            saved = json.loads(self.system.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
     # ---- writing -----------------------------------------------------------------------
     def start(self, config_text: str, system: dict, *, resume: bool) -> None:
         """Create the folder and write ``config.yaml`` + ``system.json``; a folder that already
