@@ -1,4 +1,5 @@
-"""Serve the student: today's PyTorch path vs its CTranslate2 export (int8, float32), same rows.
+"""Serve the student: the PyTorch path in fp32 and in bf16 (``generation.precision``) vs its
+CTranslate2 export (int8, float32), same rows.
 
 On the first ``--rows`` held-out e-SNLI rows of a trained run (its own split, rebuilt from
 its config), each engine runs the whole prediction (label scored from the label words'
@@ -8,7 +9,7 @@ next-token logits, then the explanation generated greedily):
   recipe's ``generation.batch_size``), the best of ``--repeats`` passes, engines
   interleaved so that load from other work hits them alike (every pass is in the JSON);
 - ``latency_ms_p50`` / ``p95``: one row per call, the first ``--latency-rows`` rows;
-- ``label_agreement``: share of rows whose label equals the PyTorch label (target >= 0.99);
+- ``label_agreement``: share of rows whose label equals the fp32 PyTorch label (target >= 0.99);
 - ``rouge_l_vs_pytorch``: ROUGE-L F1 of the explanations against the PyTorch explanations
   (target >= 0.9), and ``identical_explanations``: the share that are the same text.
 
@@ -107,7 +108,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50)
     parser.add_argument("--latency-rows", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2, help="batched passes per engine (best kept)")
-    parser.add_argument("--quantizations", default="int8,float32")
+    parser.add_argument("--quantizations", default="int8,float32", help="CTranslate2 exports ('' for none)")
     parser.add_argument("--keep-exports", help="write the exports here instead of a scratch folder")
     parser.add_argument("--note", default="", help="the load condition, in words, for the JSON")
     parser.add_argument("--output", required=True)
@@ -127,13 +128,15 @@ def main() -> None:
         "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(), "loadavg_before": list(os.getloadavg()), "note": args.note,
     }
-    predictor, cfg = run_predictor(run)
-    engines = {"pytorch": predictor}
+    # The reference is the fp32 student (rdistill's path before generation.precision); the
+    # bf16 row is what generation.precision auto gives where bf16 multiplies faster.
+    predictor, cfg = run_predictor(run, precision="fp32")
+    engines = {"pytorch": predictor, "pytorch_bf16": run_predictor(run, precision="bf16")[0]}
     rows = prepare_splits(cfg, args.data_dir).test[: args.rows]
     result.update(rows=len(rows), rows_source="first rows of the run's held-out split",
                   batch_size=cfg.generation.batch_size, max_new_tokens=cfg.generation.max_new_tokens,
                   latency_rows=min(args.latency_rows, len(rows)), exports={})
-    for quantization in args.quantizations.split(","):
+    for quantization in filter(None, args.quantizations.split(",")):
         out = work / f"ct2-{quantization}"
         t0 = time.perf_counter()
         export_run(run, out, fmt="ctranslate2", quantization=quantization, overwrite=True)

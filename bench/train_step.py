@@ -57,6 +57,7 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import training_arguments
+from rdistill.training.attention import AttentionChoice, resolve_attention, use_attention
 from rdistill.training.precision import resolve_precision
 from rdistill.training.threads import choose_threads
 
@@ -82,6 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-loop", action="store_true", help="skip timing trainer.train()")
     p.add_argument("--loop-only", action="store_true",
                    help="time trainer.train() only (no separate steps, no matmul peak)")
+    p.add_argument("--compare-attention", action="store_true",
+                   help="also time the rdistill step with the other attention kernel (sdpa / eager)")
+    p.add_argument("--profile-steps", type=int, default=0,
+                   help="then run this many rdistill steps under torch.profiler: where the time goes")
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be >= 1, --warmup >= 0")
@@ -163,6 +168,57 @@ def step(trainer, model, optimizer, batch: Batch, kind: str) -> tuple[float, flo
     return time.perf_counter() - t0, float(loss.detach())
 
 
+# Operator families of a step (self CPU time of each aten op, grouped by name).
+OP_KINDS = (
+    ("matmul", ("aten::mm", "aten::addmm", "aten::bmm", "aten::_addmm_activation", "aten::baddbmm",
+                "mkldnn", "onednn")),
+    ("attention", ("scaled_dot_product", "flash_attention", "aten::_softmax", "aten::softmax")),
+    ("cast_copy", ("aten::copy_", "aten::_to_copy", "aten::to", "aten::clone", "aten::contiguous",
+                   "aten::empty", "aten::zeros", "aten::fill_", "aten::zero_")),
+    ("optimizer", ("aten::_foreach", "aten::addcdiv", "aten::addcmul", "aten::lerp", "aten::sqrt",
+                   "Optimizer", "clip_grad")),
+    ("loss", ("log_softmax", "nll_loss", "cross_entropy", "aten::gather", "aten::scatter")),
+    ("elementwise_norm", ("aten::mul", "aten::add", "aten::div", "aten::pow", "aten::rsqrt", "aten::mean",
+                          "aten::silu", "aten::neg", "aten::sub", "aten::exp", "aten::sum", "aten::where",
+                          "aten::embedding", "aten::threshold", "aten::sigmoid", "aten::cos", "aten::sin")),
+)
+
+
+def op_kind(name: str) -> str:
+    for kind, prefixes in OP_KINDS:
+        if any(name.startswith(p) or p in name for p in prefixes):
+            return kind
+    return "other"
+
+
+def profile_steps(trainer, model, optimizer, batches: list[Batch], n: int) -> dict:
+    """``n`` rdistill steps under ``torch.profiler``: seconds by operator family (self CPU time,
+    summed over the steps), their shares of the profiled wall time, and the top operators."""
+    from torch.profiler import ProfilerActivity, profile
+
+    batches = (batches * n)[:n]
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for batch in batches:
+            step(trainer, model, optimizer, batch, "rdistill")
+        wall = time.perf_counter() - t0
+    by_kind: dict[str, float] = {kind: 0.0 for kind, _ in OP_KINDS}
+    by_kind["other"] = 0.0
+    ops = []
+    for event in prof.key_averages():
+        seconds = event.self_cpu_time_total / 1e6
+        by_kind[op_kind(event.key)] += seconds
+        ops.append((seconds, event.key, event.count))
+    total = sum(by_kind.values())
+    return {
+        "steps": n, "wall_seconds": round(wall, 3), "self_seconds_total": round(total, 3),
+        "seconds_by_kind": {k: round(v, 3) for k, v in by_kind.items()},
+        "share_by_kind": {k: round(v / total, 4) for k, v in by_kind.items()} if total else None,
+        "top_ops": [{"op": name, "self_seconds": round(s, 3), "calls": c}
+                    for s, name, c in sorted(ops, reverse=True)[:15]],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -171,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads.threads:
         torch.set_num_threads(threads.threads)
     precision = resolve_precision(cfg)
+    attention = resolve_attention(cfg)
     dtype = torch.bfloat16 if precision.choice == "bf16" else torch.float32
     torch.manual_seed(0)
     peak_before = [] if args.loop_only else matmul_peak_samples(dtype)
@@ -182,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"model {cfg.model.name!r} is {kind}; this bench needs a decoder-only model")
     n_params = sum(p.numel() for p in model.parameters())  # tied weights counted once
     f = cfg.finetune
+    use_attention(model, attention)
     model, counts = apply_finetuning(model, kind, f.mode, r=f.r, alpha=f.alpha, dropout=f.dropout,
                                      target_modules=f.target_modules)
     rows = encode_examples(splits.train, cfg, get_task(cfg.data.dataset), tokenizer,
@@ -234,12 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizers = {k: torch.optim.AdamW(trainable, lr=cfg.training.lr) for k in ("plain", "rdistill")}
-    times: dict[str, list[float]] = {"plain": [], "rdistill": []}
-    losses: dict[str, list[float]] = {"plain": [], "rdistill": []}
+    # name -> (step kind, attention kernel); --compare-attention: the rdistill step again with
+    # the other kernel, interleaved with the others on the same batches.
+    other = {"sdpa": "eager", "eager": "sdpa"}[attention.choice]
+    kinds = {"rdistill": ("rdistill", attention.choice), "plain": ("plain", attention.choice)}
+    if args.compare_attention:
+        kinds[f"rdistill_{other}"] = ("rdistill", other)
+    optimizers = {k: torch.optim.AdamW(trainable, lr=cfg.training.lr) for k in kinds}
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    losses: dict[str, list[float]] = {k: [] for k in kinds}
     for i, batch in enumerate(batches):
-        for name in ("rdistill", "plain"):
-            seconds, loss = step(trainer, model, optimizers[name], batch, name)
+        for name, (kind_of_step, kernel) in kinds.items():
+            use_attention(model, AttentionChoice("bench", kernel, "bench"))
+            seconds, loss = step(trainer, model, optimizers[name], batch, kind_of_step)
             losses[name].append(loss)
             if i >= args.warmup:
                 times[name].append(seconds)
@@ -247,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                      " (warm-up)" if i < args.warmup else "", seconds, loss,
                      tuple(batch["input_ids"].shape))
     peak_after = matmul_peak_samples(dtype)
+    profile = (profile_steps(trainer, model, optimizers["rdistill"], batches[args.warmup:], args.profile_steps)
+               if args.profile_steps else None)
 
     timed = batches[args.warmup:]
     tokens = [int(b["attention_mask"].sum()) for b in timed]
@@ -258,13 +325,24 @@ def main(argv: list[str] | None = None) -> int:
     mfu = statistics.median(fl / s / peak for fl, s in zip(flops, times["rdistill"]))
     mfu_plain = statistics.median(fl / s / peak for fl, s in zip(flops, times["plain"]))
     finite = all(math.isfinite(x) for xs in losses.values() for x in xs)
+    if profile is not None:
+        # The MFU the step would reach if everything but its matmuls took no time.
+        profiled = batches[args.warmup:][: args.profile_steps]
+        matmul_s = profile["seconds_by_kind"]["matmul"]
+        profile["mfu_if_only_matmuls"] = round(
+            sum(4 * n_params * int(b["attention_mask"].sum()) for b in profiled) / matmul_s / peak, 4) if matmul_s else None
     result = {
         "recipe": args.recipe, "overrides": args.overrides, "batches": args.batches,
         "model": cfg.model.name, "batch_size": cfg.training.batch_size,
-        "precision": precision.as_json(), "threads": threads.as_json(),
+        "precision": precision.as_json(), "attention": attention.as_json(), "threads": threads.as_json(),
         "torch_threads": torch.get_num_threads(),
         "plain_step_s": round(plain_s, 4), "rdistill_step_s": round(rdistill_s, 4),
         "speedup": round(plain_s / rdistill_s, 3),
+        # The run's kernel over the other one, same batches, interleaved (--compare-attention).
+        "other_attention": ({"kernel": other, "step_s": round(statistics.median(times[f"rdistill_{other}"]), 4),
+                             "step_s_all": [round(t, 4) for t in times[f"rdistill_{other}"]],
+                             "speedup_of_run_kernel": round(statistics.median(times[f"rdistill_{other}"]) / rdistill_s, 3)}
+                            if args.compare_attention else None),
         "loop_step_s": round(statistics.median(loop_s), 4) if loop_s else None,
         "bench_over_loop": round(rdistill_s / statistics.median(loop_s), 3) if loop_s else None,
         "mfu": round(mfu, 4), "mfu_plain": round(mfu_plain, 4),
@@ -281,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         # recipe: the timed steps reuse the batches trainer.train() drew; first-rows: not.
         "same_batches_as_loop": bool(loop_matches) and args.batches == "recipe",
         "loop_positions_per_batch": [b["input_ids"].numel() for b in trainer.batches[args.warmup:]],
-        "losses_finite": finite,
+        "losses_finite": finite, "profile": profile,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "torch_version": torch.__version__, "transformers_version": transformers.__version__,
         "cpu_count": os.cpu_count(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -51,15 +51,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def fixed_machine_probes(monkeypatch):
-    """Runs in tests do not probe the machine (``precision: auto``, ``num_threads: auto``):
-    fp32 wins the matmul probe and no core counts as busy, so results never depend on the
-    load. Tests of the probes themselves patch these again."""
-    from rdistill.training import precision, threads
+    """Runs in tests do not probe the machine (``precision: auto``, ``model.attention: auto``,
+    ``num_threads: auto``): fp32 wins the matmul probe, sdpa the attention probe and no core
+    counts as busy, so results never depend on the load. Tests of the probes patch them again."""
+    from rdistill.training import attention, precision, threads
 
     monkeypatch.setattr(precision, "probe_matmul", lambda *a, **k: precision.ProbeResult(
         fp32_gflops=100.0, bf16_gflops=50.0, shapes=((1, 1, 1),), seconds=0.0))
     monkeypatch.setattr(threads, "busy_cores", lambda cpus, sample_s=0.0: 0.0)
     monkeypatch.setattr(precision, "_CHOICES", {})
+    # The attention probe: the library's fused kernel wins.
+    monkeypatch.setattr(attention, "probe_attention", lambda *a, **k: (1.0, 2.0))
+    monkeypatch.setattr(attention, "_CHOICES", {})
 
 
 # Words the project's prompts and targets use, so the tiny tokenizers rarely emit [UNK].

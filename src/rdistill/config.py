@@ -53,9 +53,8 @@ class TeacherSource(Section):
     """One named teacher: PaLM arrays (row-aligned, concatenated in order) or JSON-lines files."""
 
     name: str = Field(description="the teacher's name in targets and in RUN/teachers.json")
-    format: Literal["palm", "jsonl"] = Field(
-        description="palm: JSON arrays of raw completions; jsonl: teacher files matched by uid"
-    )
+    format: Literal["palm", "jsonl"] = Field(description="palm: JSON arrays of raw completions; "
+                                             "jsonl: teacher files matched by uid")
     files: list[str] = Field(min_length=1,
                              description="data files, relative to the data root unless absolute")
 
@@ -69,15 +68,13 @@ class DataConfig(Section):
         description="teacher rationales: plain paths are one PaLM teacher 'palm' (row-aligned files, "
                     "in order); {name, format, files} entries are one teacher each",
     )
-    eval_file: str | None = Field(
-        default=None, description="separate test file; when null, test rows are split off train_file"
-    )
+    eval_file: str | None = Field(default=None, description="separate test file; when null, test "
+                                  "rows are split off train_file")
     train_size: int | None = Field(default=None, ge=1, description="cap on training rows after split")
     dev_size: int = Field(default=200, ge=0, description="rows held out for early stopping")
     test_size: int = Field(default=1000, ge=1, description="rows held out for the final evaluation")
-    split_by: Literal["premise", "row"] = Field(
-        default="premise", description="keep all rows of one premise in the same split (no leakage)"
-    )
+    split_by: Literal["premise", "row"] = Field(default="premise", description="keep all rows of "
+                                                "one premise in the same split (no leakage)")
     explanation_source: Literal["human", "palm", "both"] = "human"
     multi_teacher: Literal["all", "sample", "gold_match", "majority"] = Field(
         default="all",
@@ -91,6 +88,7 @@ class ModelConfig(Section):
     name: str = Field(default="smollm2-135m-instruct", description="alias, local folder or Hub id")
     kind: Literal["auto", "causal", "seq2seq"] = "auto"
     trust_remote_code: bool = False
+    attention: Literal["auto", "sdpa", "eager"] = "auto"  # training kernel: training/attention.py
 
 
 class FinetuneConfig(Section):
@@ -105,10 +103,8 @@ class LossConfig(Section):
     alpha: float = Field(default=1.0, ge=0.0, description="weight of the label loss")
     beta: float = Field(default=1.0, ge=0.0, description="weight of the explanation loss")
     output_order: Literal["predict_explain", "explain_predict"] = "predict_explain"
-    task_prefix: bool = Field(
-        default=False,
-        description="step-by-step (Hsieh et al. 2023): [label] and [rationale] as two tasks",
-    )
+    task_prefix: bool = Field(default=False, description="step-by-step (Hsieh et al. 2023): "
+                              "[label] and [rationale] as two tasks")
 
     @model_validator(mode="after")
     def _not_both_zero(self) -> LossConfig:
@@ -138,9 +134,8 @@ class TrainingConfig(Section):
     metric_for_best: Literal["eval_loss", "eval_label_accuracy"] = "eval_label_accuracy"
     early_stopping_patience: int | None = Field(default=None, ge=1)
     group_by_length: bool = True
-    sparse_lm_head: bool = Field(
-        default=True, description="decoder-only: LM head only on positions that carry a target"
-    )
+    sparse_lm_head: bool = Field(default=True, description="decoder-only: LM head only on "
+                                 "positions that carry a target")
     num_threads: typing.Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"  # threads.py
 
 
@@ -150,6 +145,8 @@ class GenerationConfig(Section):
     repetition_penalty: float = Field(default=1.0, gt=0)
     length_penalty: float = 1.0
     batch_size: int = Field(default=32, ge=1)
+    # auto: bf16 weights where a probe at prediction's shapes says they multiply faster here.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 
 class EvaluationConfig(Section):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .conftest import load_bench
 
 
@@ -39,3 +41,42 @@ def test_loop_only_writes_the_loops_step_times(tmp_path, toy_recipe):
     result = json.loads(out.read_text())
     assert len(result["loop_step_s_all"]) == 2 and result["torch_threads"] == 1
     assert "rdistill_step_s" not in result
+
+
+def test_profile_splits_the_step_time_by_operator_family(tmp_path, toy_recipe):
+    out = tmp_path / "profile.json"
+    code = load_bench("train_step").main(["--output", str(out), "--recipe", str(toy_recipe), "--steps", "1",
+                                          "--warmup", "1", "--train-rows", "30", "--no-loop",
+                                          "--profile-steps", "2"])
+    profile = json.loads(out.read_text())["profile"]
+    assert code == 0 and profile["steps"] == 2
+    assert abs(sum(profile["share_by_kind"].values()) - 1) < 1e-3
+    assert profile["seconds_by_kind"]["matmul"] > 0 and profile["seconds_by_kind"]["optimizer"] > 0
+    # Matmuls are part of the step: the step's MFU is below the matmul-only bound.
+    result = json.loads(out.read_text())
+    assert result["mfu"] < profile["mfu_if_only_matmuls"]
+    assert profile["top_ops"] and all(op["self_seconds"] >= 0 for op in profile["top_ops"])
+
+
+def test_op_families():
+    bench = load_bench("train_step")
+    assert bench.op_kind("aten::mm") == "matmul" and bench.op_kind("aten::addmm") == "matmul"
+    assert bench.op_kind("aten::_scaled_dot_product_flash_attention_for_cpu") == "attention"
+    assert bench.op_kind("aten::_foreach_addcdiv_") == "optimizer"
+    assert bench.op_kind("aten::_to_copy") == "cast_copy"
+    assert bench.op_kind("aten::mul") == "elementwise_norm"
+    assert bench.op_kind("aten::nonzero") == "other"
+
+
+def test_compare_attention_times_the_other_kernel_on_the_same_batches(tmp_path, toy_recipe):
+    out = tmp_path / "attention.json"
+    code = load_bench("train_step").main(["--output", str(out), "--recipe", str(toy_recipe), "--steps", "2",
+                                          "--warmup", "1", "--train-rows", "30", "--no-loop",
+                                          "--compare-attention"])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["attention"]["choice"] == "sdpa"  # the test probe: sdpa wins
+    other = result["other_attention"]
+    assert other["kernel"] == "eager" and len(other["step_s_all"]) == 2
+    import statistics
+    assert other["speedup_of_run_kernel"] == pytest.approx(
+        statistics.median(other["step_s_all"]) / statistics.median(result["rdistill_step_s_all"]), rel=0.02)

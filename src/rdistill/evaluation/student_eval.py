@@ -6,6 +6,8 @@ import logging
 import time
 from collections.abc import Sequence
 
+import torch
+
 from rdistill.config import RunConfig
 from rdistill.data.example import Example
 from rdistill.evaluation.answer_eval import evaluate_answer_predictions
@@ -19,6 +21,14 @@ def judge_settings(cfg: RunConfig) -> JudgeSettings:
     ev = cfg.evaluation
     return JudgeSettings(model=ev.judge_model, epochs=ev.judge_epochs,
                          max_train_rows=ev.judge_max_train_rows, seed=cfg.seed)
+
+
+def predict_dtype(predictor) -> str | None:
+    """The dtype of the weights a predictor ran (``float32``, ``bfloat16``); None for an export."""
+    model = getattr(predictor, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        return None
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
 
 
 def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, labels: Sequence[str], *,
@@ -63,6 +73,7 @@ def evaluate_student(predictor, examples: Sequence[Example], cfg: RunConfig, lab
     if skipped:
         metrics["protocol"]["faithfulness"] = {"skipped": skipped}
     metrics["predict_seconds"] = round(predict_s, 1)
+    metrics["predict_dtype"] = predict_dtype(predictor)
     # Includes training the judges when they are not cached yet.
     metrics["judge_seconds"] = round(judge_s, 1) if judge_s is not None else None
     metrics["eval_seconds"] = round(time.perf_counter() - t0, 1)

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from rdistill.config import RunConfig, dump_config, flatten, read_config_file
 from rdistill.errors import ConfigError
 from rdistill.models.loading import ALIASES, resolve_model
+from rdistill.training.attention import resolve_attention
 from rdistill.training.distributed import main_process_says
 from rdistill.training.run_folder import RunFolder
 from rdistill.training.precision import resolve_precision
@@ -133,9 +134,9 @@ def evaluation_rows(cfg: RunConfig, request: EvalRequest) -> list:
 
 def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     """What every method does first: a resumed folder checked against ``cfg``, trackers checked,
-    threads chosen and set, the precision resolved (both recorded in system.json), the folder
-    started (config + system.json), the seed set. Returns the system info
-    (its git commit goes to the trackers)."""
+    threads chosen and set, the precision and the attention kernel resolved (recorded in
+    system.json), the folder started (config + system.json), the seed set. Returns the system
+    info (its git commit goes to the trackers)."""
     from transformers import set_seed
 
     if resume and folder.config.is_file():
@@ -156,6 +157,7 @@ def start_run(cfg: RunConfig, folder: RunFolder, *, resume: bool) -> dict:
     info["threads"] = threads.as_json()
     first_start = folder.read_system().get("precision") if resume else None
     info["precision"] = resolve_precision(cfg, first_start).as_json()
+    info["attention"] = resolve_attention(cfg, folder.read_system().get("attention") if resume else None).as_json()
     folder.start(dump_config(cfg), info, resume=resume)
     set_seed(cfg.seed)
     return info

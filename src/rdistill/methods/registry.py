@@ -22,6 +22,7 @@ from rdistill.methods.rationale.method import RationaleMethod
 from rdistill.tasks.registry import recipe_problems
 from rdistill.training.distributed import quiet_other_ranks
 from rdistill.training.export import read_export
+from rdistill.training.precision import inference_dtype
 from rdistill.training.run_folder import RunFolder, load_student
 
 METHODS: dict[str, Method] = {m.name: m for m in (RationaleMethod(), LatentMethod(), CoconutMethod())}
@@ -97,13 +98,17 @@ def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
     return method.evaluate(folder, cfg, request)
 
 
-def run_predictor(run_dir: str | Path, *, show_progress: bool = False):
+def run_predictor(run_dir: str | Path, *, show_progress: bool = False, precision: str | None = None):
     """``(predictor, cfg)`` of a trained run: the one factory ``predict`` and ``profile`` use;
-    the method decides how its student is prompted. An export folder gets its format's predictor."""
+    the method decides how its student is prompted. An export folder gets its format's predictor.
+    ``precision`` (``fp32``, ``bf16``, ``auto``) replaces the run's ``generation.precision``."""
     info = read_export(run_dir)
     if info is not None:
         cfg = load_recipe(info.config)
         return export_predictor(info, cfg, show_progress=show_progress), cfg
     folder, cfg, method = open_run(run_dir)
-    model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+    if precision is not None:
+        cfg = cfg.model_copy(update={"generation": cfg.generation.model_copy(update={"precision": precision})})
+    model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
+                                             dtype=inference_dtype(cfg))
     return method.predictor(model, tokenizer, kind, cfg, show_progress=show_progress), cfg

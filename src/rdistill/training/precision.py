@@ -60,11 +60,16 @@ class PrecisionChoice:
         return out
 
 
-def _rate(shapes, autocast: bool, deadline: float, repeats: int) -> float:
-    """FLOP/s of ``F.linear`` over ``shapes`` (median of up to ``repeats`` passes, one untimed first)."""
-    tensors = [(torch.randn(m, k), torch.randn(n, k)) for m, k, n in shapes]
+def _rate(shapes, mode: str, deadline: float, repeats: int) -> float:
+    """FLOP/s of ``F.linear`` over ``shapes`` (median of up to ``repeats`` passes, one untimed first).
+
+    ``mode``: ``fp32``; ``autocast`` (fp32 tensors under bf16 autocast, as a LoRA step runs);
+    ``bf16`` (bf16 tensors, as a student cast for prediction runs)."""
+    dtype = torch.bfloat16 if mode == "bf16" else torch.float32
+    tensors = [(torch.randn(m, k, dtype=dtype), torch.randn(n, k, dtype=dtype)) for m, k, n in shapes]
     flops = sum(2 * m * k * n for m, k, n in shapes)
-    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else contextlib.nullcontext
+    ctx = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if mode == "autocast"
+           else contextlib.nullcontext)
     samples: list[float] = []
     for i in range(repeats + 1):
         t0 = time.perf_counter()
@@ -79,23 +84,27 @@ def _rate(shapes, autocast: bool, deadline: float, repeats: int) -> float:
 
 
 def probe_matmul(tokens: int, hidden: int, intermediate: int, *, budget_s: float = PROBE_BUDGET_S,
-                 repeats: int = 3) -> ProbeResult:
+                 repeats: int = 3, bf16_mode: str = "autocast", rows: int | None = None) -> ProbeResult:
     """Time the feed-forward matmuls of a step (``tokens x hidden -> intermediate`` and back)
-    under bf16 autocast and in fp32. A quick small first round settles CPUs that emulate bf16
-    (10-100x slower), so that the full-size bf16 round never runs for seconds there."""
+    in bf16 (``bf16_mode``: autocast for training, bf16 tensors for prediction) and in fp32.
+    ``rows``: also time those matmuls for ``rows`` tokens at once, a decoding step of a batch.
+    A quick small first round settles CPUs that emulate bf16 (10-100x slower), so that the
+    full-size bf16 round never runs for seconds there."""
     t0 = time.perf_counter()
     deadline = t0 + budget_s
     small = ((min(tokens, 64), hidden, intermediate),)
-    fp32_small = _rate(small, False, deadline, 1)
-    bf16_small = _rate(small, True, deadline, 1)
+    fp32_small = _rate(small, "fp32", deadline, 1)
+    bf16_small = _rate(small, bf16_mode, deadline, 1)
     shapes = ((tokens, hidden, intermediate), (tokens, intermediate, hidden))
+    if rows:
+        shapes += ((rows, hidden, intermediate), (rows, intermediate, hidden))
     if bf16_small * 4 < fp32_small:
         fp32, bf16, shapes = fp32_small, bf16_small, small
     else:
         # Interleaved halves: a burst of load from elsewhere hits both modes alike.
         half = max(1, repeats // 2)
-        fp32_a, bf16_a = _rate(shapes, False, deadline, half), _rate(shapes, True, deadline, half)
-        fp32_b, bf16_b = _rate(shapes, False, deadline, half), _rate(shapes, True, deadline, half)
+        fp32_a, bf16_a = _rate(shapes, "fp32", deadline, half), _rate(shapes, bf16_mode, deadline, half)
+        fp32_b, bf16_b = _rate(shapes, "fp32", deadline, half), _rate(shapes, bf16_mode, deadline, half)
         fp32, bf16 = max(fp32_a, fp32_b), max(bf16_a, bf16_b)
     return ProbeResult(fp32_gflops=round(fp32 / 1e9, 1), bf16_gflops=round(bf16 / 1e9, 1),
                        shapes=shapes, seconds=round(time.perf_counter() - t0, 3))
@@ -156,3 +165,31 @@ def resolve_precision(cfg: RunConfig, resumed: dict | None = None) -> PrecisionC
         _CHOICES[key] = PrecisionChoice(setting, choice, reason, probe)
         log.info("precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
     return _CHOICES[key]
+
+
+def resolve_inference_precision(cfg: RunConfig) -> PrecisionChoice:
+    """The dtype a student predicts in (``generation.precision``): ``auto`` casts the merged
+    student to bf16 where a probe at prediction's shapes (a length-sorted batch of prompts, then
+    one decoding step of that batch) runs bf16 matmuls >= 1.1x faster than fp32; bf16 on CUDA."""
+    setting = cfg.generation.precision
+    if setting != "auto":
+        return PrecisionChoice(setting, setting, "set in the recipe")
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported()
+        return PrecisionChoice(setting, "bf16" if bf16 else "fp32", f"CUDA device {'with' if bf16 else 'without'} bf16")
+    batch = cfg.generation.batch_size
+    tokens = max(16, min(MAX_PROBE_TOKENS, batch * cfg.training.max_source_tokens // 2))
+    key = ("inference", tokens, *model_widths(cfg), torch.get_num_threads(), batch)
+    if key not in _CHOICES:
+        probe = probe_matmul(*key[1:4], bf16_mode="bf16", rows=batch)
+        choice = "bf16" if probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops else "fp32"
+        reason = (f"matmul probe: bf16 {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s "
+                  f"on {key[4]} threads")
+        _CHOICES[key] = PrecisionChoice(setting, choice, reason, probe)
+        log.info("prediction precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
+    return _CHOICES[key]
+
+
+def inference_dtype(cfg: RunConfig) -> torch.dtype:
+    """``torch.bfloat16`` or ``torch.float32``: what :func:`resolve_inference_precision` chose."""
+    return torch.bfloat16 if resolve_inference_precision(cfg).choice == "bf16" else torch.float32

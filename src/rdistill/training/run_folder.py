@@ -170,7 +170,8 @@ def save_student(model, tokenizer, folder: RunFolder, meta: dict) -> None:
 
 def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = False,
                  dtype: torch.dtype = torch.float32):
-    """``(model, tokenizer, kind, meta)`` of a trained run, LoRA merged, in eval mode."""
+    """``(model, tokenizer, kind, meta)`` of a trained run, LoRA merged, in eval mode, in ``dtype``
+    (loaded and merged in fp32 first, so the adapter is not rounded before it is added)."""
     from peft import PeftModel
     from safetensors import SafetensorError
 
@@ -185,20 +186,39 @@ def load_student(folder: RunFolder | str | Path, *, trust_remote_code: bool = Fa
         missing = [f for f in ("adapter_config.json", "adapter_model.safetensors") if not (folder.student / f).is_file()]
         if missing:
             raise ModelError(f"{folder.student} lacks {', '.join(missing)}: the run's adapter is gone; retrain it")
-        base, kind = load_model(meta["base_model"], kind=meta["kind"], dtype=dtype,
+        base, kind = load_model(meta["base_model"], kind=meta["kind"], dtype=torch.float32,
                                 trust_remote_code=trust_remote_code)
         try:
             model = PeftModel.from_pretrained(base, str(folder.student), local_files_only=True)
         except (OSError, ValueError, RuntimeError, KeyError, SafetensorError) as err:  # truncated, other rank
             raise ModelError(f"{folder.student}: the adapter does not load ({type(err).__name__}: "
                              f"{str(err).splitlines()[0][:200]}); retrain the run") from None
-        # Merged weights generate faster than an unmerged adapter (MACHINE-NOTES: up to 2.5x).
         model = model.merge_and_unload()
     else:
-        model, kind = load_model(str(folder.student), kind=meta["kind"], dtype=dtype,
+        model, kind = load_model(str(folder.student), kind=meta["kind"], dtype=torch.float32,
                                  trust_remote_code=trust_remote_code)
-    model.eval()
-    return model, tokenizer, kind, meta
+    return inference_model(model, dtype), tokenizer, kind, meta
+
+
+def inference_model(model, dtype: torch.dtype = torch.float32):
+    """``model`` ready to predict: a LoRA adapter merged into its base (merged weights generate
+    faster than an unmerged adapter, MACHINE-NOTES: up to 2.5x), the library's attention kernel,
+    cast to ``dtype``, eval mode.
+    Merging changes the model in place: call it once training is over."""
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        model = model.merge_and_unload()
+    if getattr(model.config, "_attn_implementation", None) == "eager":
+        # Trained with eager attention (model.attention): predict with the fused kernel the
+        # reloaded student gets, so that a run scores the same in memory and from its folder.
+        try:
+            model.set_attn_implementation("sdpa")
+        except (ValueError, ImportError):  # a model without sdpa stays as it was loaded
+            pass
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    return model.eval()
 
 
 def check_export_target(out_dir: str | Path, run_root: str | Path, *, overwrite: bool = False) -> None:

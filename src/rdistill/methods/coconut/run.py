@@ -21,6 +21,7 @@ from rdistill.data.example import Example
 from rdistill.errors import ConfigError, DataError
 from rdistill.evaluation.answer_eval import evaluate_answer_predictions
 from rdistill.evaluation.evaluator import write_evaluation
+from rdistill.evaluation.student_eval import predict_dtype
 from rdistill.io import write_json_atomic
 from rdistill.methods.base import EvalRequest, TrainRequest, evaluation_rows, start_run
 from rdistill.methods.coconut.config import CoconutConfig
@@ -32,9 +33,11 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import training_arguments
+from rdistill.training.attention import resolve_attention, use_attention
 from rdistill.training.callbacks import MetricsLogCallback
 from rdistill.training.distributed import is_main_process
-from rdistill.training.run_folder import RunFolder, load_student, save_student
+from rdistill.training.precision import inference_dtype
+from rdistill.training.run_folder import RunFolder, inference_model, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
 log = logging.getLogger("rdistill.coconut")
@@ -123,6 +126,7 @@ def evaluate_coconut(predictor: CoconutPredictor, test: Sequence[Example], outpu
     t0 = time.perf_counter()
     records = predictor.predict(list(test))
     metrics = answer_metrics(records, predictor.task, time.perf_counter() - t0)
+    metrics["predict_dtype"] = predict_dtype(predictor)
     write_evaluation(metrics, records, output)
     return metrics
 
@@ -142,6 +146,7 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokens = add_coconut_tokens(tokenizer, model)  # before LoRA: the embedding grows
+    use_attention(model, resolve_attention(cfg))  # system.json says which, and why
     model, params = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r, alpha=cfg.finetune.alpha,
                                      dropout=cfg.finetune.dropout, target_modules=cfg.finetune.target_modules)
     if cfg.finetune.mode == "lora":
@@ -160,9 +165,9 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
             folder.write_summary(None)
             return {}
         test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
-        metrics = evaluate_coconut(coconut_predictor(student.eval(), tokenizer, cfg,
-                                                     show_progress=request.show_progress),
-                                   test, folder.eval_metrics)
+        predictor = coconut_predictor(inference_model(student, inference_dtype(cfg)), tokenizer, cfg,
+                                      show_progress=request.show_progress)
+        metrics = evaluate_coconut(predictor, test, folder.eval_metrics)
         trackers.log_final({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     summary = {"name": cfg.name, "global_step": sum(s["global_step"] for s in stages),
                "train_loss": stages[-1]["train_loss"], "stages": stages, "train_seconds": round(train_s, 1),
@@ -179,6 +184,7 @@ def evaluate_coconut_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     if request.teacher_files:
         raise ConfigError("--teacher-file is for rationale runs: a COCONUT run has no teacher rationales")
     test = evaluation_rows(cfg, request)
-    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
+                                          dtype=inference_dtype(cfg))
     predictor = coconut_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
     return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)

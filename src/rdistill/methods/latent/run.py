@@ -20,6 +20,7 @@ from rdistill.config import RunConfig, config_hash
 from rdistill.data.example import Example
 from rdistill.errors import ConfigError
 from rdistill.evaluation.evaluator import write_evaluation
+from rdistill.evaluation.student_eval import predict_dtype
 from rdistill.io import check_writable, write_json_atomic
 from rdistill.methods.base import EvalRequest, evaluation_rows, start_run
 from rdistill.methods.latent.cache import LatentCache
@@ -37,8 +38,10 @@ from rdistill.models.layer_subset import build_layer_subset
 from rdistill.prediction.latent import LatentPredictor
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.training.arguments import training_arguments
+from rdistill.training.attention import resolve_attention, use_attention
 from rdistill.training.distributed import is_main_process, quiet_other_ranks
-from rdistill.training.run_folder import RunFolder, load_student, save_student
+from rdistill.training.precision import inference_dtype
+from rdistill.training.run_folder import RunFolder, inference_model, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
 log = logging.getLogger("rdistill.methods.latent")
@@ -136,6 +139,7 @@ def build_trainer(cfg: RunConfig, output_dir: str | Path, examples: list[Example
     tokenizer = load_tokenizer(student_name, trust_remote_code=cfg.model.trust_remote_code)
     model, kind = load_model(student_name, kind="causal", trust_remote_code=cfg.model.trust_remote_code)
     student_depth, student_size = model.config.num_hidden_layers, model.config.hidden_size
+    use_attention(model, resolve_attention(cfg))  # system.json says which, and why
     model, _ = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r, alpha=cfg.finetune.alpha,
                                 dropout=cfg.finetune.dropout, target_modules=cfg.finetune.target_modules)
     encode = {"max_prompt_tokens": lat.max_prompt_tokens, "max_target_tokens": lat.max_target_tokens,
@@ -204,10 +208,9 @@ def evaluate_latent_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest,
         raise ConfigError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
     test = evaluation_rows(cfg, request) if test is None else test
     model, tokenizer, _kind, _meta = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
-    records = latent_predictor(model, tokenizer, cfg, show_progress=request.show_progress).predict(test)
-    metrics = answer_metrics(records, cfg.data.dataset)
     output = Path(request.output) if request.output else None
-    if lat.teacher:
+    similarity = None
+    if lat.teacher:  # in fp32, before the student is cast for prediction: the teacher's own precision
         trust = cfg.model.trust_remote_code
         teacher, _ = load_model(lat.teacher, kind="causal", trust_remote_code=trust)
         t_depth, s_depth = teacher.config.num_hidden_layers, model.config.num_hidden_layers
@@ -220,6 +223,13 @@ def evaluate_latent_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest,
                                       test, pairs=pairs, projection=projection,
                                       max_prompt_tokens=lat.max_prompt_tokens,
                                       max_target_tokens=lat.max_target_tokens)
+        del teacher
+    predictor = latent_predictor(inference_model(model, inference_dtype(cfg)), tokenizer, cfg,
+                                 show_progress=request.show_progress)
+    records = predictor.predict(test)
+    metrics = answer_metrics(records, cfg.data.dataset)
+    metrics["predict_dtype"] = predict_dtype(predictor)
+    if similarity is not None:
         where = (output.with_name(f"{output.stem}.layer_similarity.json") if output else folder.layer_similarity)
         write_json_atomic(where, similarity)
         metrics["layer_pairs"] = similarity["pairs"]

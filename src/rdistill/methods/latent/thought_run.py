@@ -37,7 +37,9 @@ from rdistill.models import apply_finetuning, cache_dir, load_model, load_tokeni
 from rdistill.models.layer_subset import build_layer_subset
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.training.arguments import training_arguments
+from rdistill.training.attention import resolve_attention, use_attention
 from rdistill.training.distributed import is_main_process
+from rdistill.training.precision import inference_dtype
 from rdistill.training.run_folder import RunFolder, load_student, save_student
 from rdistill.training.tracking import tracking_session
 
@@ -80,6 +82,7 @@ def build_thought_trainer(cfg: RunConfig, output_dir: str | Path, examples: list
     model, kind = load_model(name, kind="causal", dtype=torch.float32, trust_remote_code=trust)
     tokens = add_coconut_tokens(tokenizer, model)  # before LoRA: the embedding grows
     student_depth, student_size = model.config.num_hidden_layers, model.config.hidden_size
+    use_attention(model, resolve_attention(cfg))  # system.json says which, and why
     model, _ = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r, alpha=cfg.finetune.alpha,
                                 dropout=cfg.finetune.dropout, target_modules=cfg.finetune.target_modules)
     if cfg.finetune.mode == "lora":
@@ -114,7 +117,8 @@ def evaluate_thought_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     if request.teacher_files:
         raise ConfigError("--teacher-file is for rationale runs: a latent run is compared with its own teacher")
     test = evaluation_rows(cfg, request) if test is None else test
-    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+    model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
+                                          dtype=inference_dtype(cfg))
     predictor = thought_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
     return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)
 

@@ -20,9 +20,11 @@ class RationaleMethod(Method):
 
     def evaluate(self, folder: RunFolder, cfg: RunConfig, request: EvalRequest) -> dict:
         from rdistill.methods.rationale.evaluate import evaluate_rationale_run
+        from rdistill.training.precision import inference_dtype
         from rdistill.training.run_folder import load_student
 
-        model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code)
+        model, tokenizer, kind, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
+                                                 dtype=inference_dtype(cfg))
         predictor = self.predictor(model, tokenizer, kind, cfg, show_progress=request.show_progress)
         return evaluate_rationale_run(predictor, cfg, folder.root, request)
 

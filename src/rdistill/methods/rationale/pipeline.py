@@ -23,8 +23,10 @@ from rdistill.models import apply_finetuning, load_model, load_tokenizer
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import check_precision, training_arguments
+from rdistill.training.attention import resolve_attention, use_attention
 from rdistill.training.distributed import is_main_process
-from rdistill.training.run_folder import RunFolder, save_student
+from rdistill.training.precision import inference_dtype
+from rdistill.training.run_folder import RunFolder, inference_model, save_student
 from rdistill.training.tracking import tracking_session
 
 log = logging.getLogger("rdistill.train")
@@ -72,6 +74,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
                              trust_remote_code=cfg.model.trust_remote_code)
     check_precision(cfg, model)
     is_seq2seq = kind == "seq2seq"
+    use_attention(model, resolve_attention(cfg))  # system.json says which, and why
     model, params = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r,
                                      alpha=cfg.finetune.alpha, dropout=cfg.finetune.dropout,
                                      target_modules=cfg.finetune.target_modules)
@@ -122,6 +125,10 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
             return {}
 
         test = splits.test[: cfg.evaluation.limit] if cfg.evaluation.limit else splits.test
+        # The held-out rows are scored as `rdistill eval` scores the saved student: merged, in
+        # the prediction precision (generation.precision).
+        predictor = rationale_predictor(inference_model(trainer.model, inference_dtype(cfg)), tokenizer,
+                                        kind, cfg, show_progress=show_progress)
         metrics, records = evaluate_student(predictor, test, cfg, fmt.labels,
                                             train_examples=splits.train, show_progress=show_progress)
         write_evaluation(metrics, records, paths.eval_metrics)
