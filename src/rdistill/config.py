@@ -145,8 +145,8 @@ class GenerationConfig(Section):
     repetition_penalty: float = Field(default=1.0, gt=0)
     length_penalty: float = 1.0
     batch_size: int = Field(default=32, ge=1)
-    # auto: bf16 weights where a probe at prediction's shapes says they multiply faster here.
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # fp32 by default: bf16 weights predict faster but flip near-tie labels (docs/benchmarks.md).
+    precision: Literal["auto", "fp32", "bf16"] = "fp32"
 
 
 class EvaluationConfig(Section):
