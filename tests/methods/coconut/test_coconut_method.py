@@ -60,3 +60,20 @@ def test_coconut_refuses_a_task_without_steps(tmp_path, tiny_causal_dir, esnli_f
     assert main(["--quiet", "train", str(config), "--output-dir", str(tmp_path / "run"),
                  "--set", "data.dataset=esnli", "--set", f"data.train_file={esnli_file}"]) == 2
     assert "needs reasoning steps" in capsys.readouterr().err
+
+
+
+def test_rows_without_steps_train_as_question_answer_and_are_counted(caplog):
+    import pytest
+
+    from rdistill.data.example import Example
+    from rdistill.errors import DataError
+    from rdistill.methods.coconut.run import check_steps
+
+    with_steps = Example(uid="a", fields={"question": "q"}, label="1", steps=("x = 1",))
+    without = Example(uid="b", fields={"question": "q"}, label="2", steps=())
+    assert check_steps([with_steps, without, with_steps], "gsm8k") == 1
+    assert "1 of 3 training rows have no reasoning steps (first: b)" in caplog.text
+    assert check_steps([with_steps], "gsm8k") == 0
+    with pytest.raises(DataError, match="none of the 2 training rows"):
+        check_steps([without, without], "esnli")

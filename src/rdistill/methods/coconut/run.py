@@ -48,14 +48,20 @@ def _coconut(cfg: RunConfig) -> CoconutConfig:
     return section if section is not None else CoconutConfig()
 
 
-def check_steps(examples: Sequence[Example], task: str) -> None:
-    """The curriculum replaces reasoning *steps*: every row must have them (``Example.steps``)."""
+def check_steps(examples: Sequence[Example], task: str) -> int:
+    """The curriculum replaces reasoning *steps* (``Example.steps``): a task whose rows have none
+    is refused. Rows without steps in a task that has them (a GSM8K answer with no calculator
+    annotation) stay, as question -> answer at every stage; their count is returned (and logged)."""
     missing = [ex for ex in examples if not ex.steps]
-    if missing:
+    if missing and len(missing) == len(examples):
         first = missing[0]
-        raise DataError(f"method coconut needs reasoning steps, but {len(missing)} of {len(examples)} "
-                        f"training rows of task '{task}' have none (first: {first.source or first.uid}); "
-                        "use a task with steps: gsm8k, gsm8k_aug, prosqa, multiplication")
+        raise DataError(f"method coconut needs reasoning steps, but none of the {len(examples)} training "
+                        f"rows of task '{task}' has any (first: {first.source or first.uid}); use a task "
+                        "with steps: gsm8k, gsm8k_aug, prosqa, multiplication")
+    if missing:
+        log.warning("%d of %d training rows have no reasoning steps (first: %s): they train as question "
+                    "-> answer at every stage", len(missing), len(examples), missing[0].source or missing[0].uid)
+    return len(missing)
 
 
 class CoconutPredictor:
@@ -136,7 +142,7 @@ def train_coconut(cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> d
     t0 = time.perf_counter()
     co = _coconut(cfg)
     splits = prepare_splits(cfg, request.data_dir)  # checked before the run folder exists
-    check_steps(splits.train, cfg.data.dataset)
+    splits.summary["train_rows_without_steps"] = check_steps(splits.train, cfg.data.dataset)
     info = start_run(cfg, folder, resume=request.resume)
     if is_main_process():
         write_json_atomic(folder.data_summary, splits.summary)
