@@ -98,3 +98,21 @@ def test_inference_model_returns_to_the_fused_kernel(tiny_causal_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_causal_dir)
     model.set_attn_implementation("eager")
     assert inference_model(model).config._attn_implementation == "sdpa"
+
+
+def test_eager_is_refused_where_its_saved_attention_would_crowd_memory(probe, tiny_causal_dir, monkeypatch):
+    calls = probe(sdpa_ms=9.0, eager_ms=1.0)
+    # tiny Llama: batch 4, 64-token rows; 6 B x 4 x heads x 64^2 x layers is some hundred kB
+    need = attention.eager_attention_bytes(4, 4, 64, 2)
+    monkeypatch.setattr(attention, "memory_bytes", lambda: 5 * need)  # 20 % of memory: too much
+    choice = resolve_attention(_cfg(tiny_causal_dir))
+    assert choice.choice == "sdpa" and "over 10% of the" in choice.reason and calls == []
+    monkeypatch.setattr(attention, "_CHOICES", {})
+    monkeypatch.setattr(attention, "memory_bytes", lambda: 100 * need)
+    assert resolve_attention(_cfg(tiny_causal_dir)).choice == "eager"
+
+
+def test_eager_attention_bytes_for_the_quick_start_and_long_rows():
+    # SmolLM2-135M (9 heads, 30 layers), batch 16: the quick start's 176-token rows vs ANLI's 320
+    assert attention.eager_attention_bytes(16, 9, 176, 30) / 1e9 == pytest.approx(0.80, abs=0.01)
+    assert attention.eager_attention_bytes(16, 9, 320, 30) / 1e9 == pytest.approx(2.65, abs=0.01)

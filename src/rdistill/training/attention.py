@@ -8,7 +8,9 @@ with ``eager`` attention (matmul, softmax, matmul), 1.32x (``bench/train_step.py
 --compare-attention``). Long sequences favour the fused kernel (eager keeps a T x T matrix per
 head: at ProsQA's 368-token rows the probe times sdpa 168 ms vs eager 209 ms), and machines
 differ, so ``auto`` times both at the step's shape at run start (well under a second, once per
-process and shape) and keeps ``sdpa``, the library's default, on a tie and on CUDA. Prediction
+process and shape) and keeps ``sdpa``, the library's default, on a tie, on CUDA, and where eager
+would keep more than 10 % of the machine's memory for the backward (a step-by-step ANLI run,
+16 x 320 tokens, was killed for memory with eager beside two other jobs on 24 GB). Prediction
 always uses ``sdpa`` (:func:`rdistill.training.run_folder.inference_model`), so a run scores
 the same in memory and reloaded.
 """
@@ -16,6 +18,7 @@ the same in memory and reloaded.
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +32,8 @@ log = logging.getLogger("rdistill.attention")
 
 # eager must beat sdpa by this factor (a tie on a noisy machine keeps the library's default).
 EAGER_MARGIN = 1.10
+# eager keeps a T x T matrix per head and layer for the backward: at most this share of memory.
+EAGER_MEMORY_SHARE = 0.10
 PROBE_BUDGET_S = 0.8
 
 
@@ -86,9 +91,10 @@ def probe_attention(batch: int, heads: int, tokens: int, head_dim: int, dtype: t
 _CHOICES: dict[tuple, AttentionChoice] = {}
 
 
-def attention_shape(cfg: RunConfig) -> tuple[int, int, int, int] | None:
-    """(batch, heads, tokens, head_dim) of one training micro-batch (rows half their maximum),
-    from the student's config alone; None when it cannot be read (the loader reports why)."""
+def attention_shape(cfg: RunConfig) -> tuple[int, int, int, int, int] | None:
+    """(batch, heads, tokens, head_dim, layers) of one training micro-batch (rows half their
+    maximum), from the student's config alone; None when it cannot be read (the loader reports
+    why) or the student is an encoder-decoder."""
     from transformers import AutoConfig
 
     from rdistill.errors import ModelError
@@ -106,8 +112,24 @@ def attention_shape(cfg: RunConfig) -> tuple[int, int, int, int] | None:
     if not heads or not getattr(text, "hidden_size", None):
         return None
     head_dim = int(getattr(text, "head_dim", None) or text.hidden_size // heads)
+    layers = int(getattr(text, "num_hidden_layers", None) or 1)
     t = cfg.training
-    return t.batch_size, int(heads), max(8, (t.max_source_tokens + t.max_target_tokens) // 2), head_dim
+    return t.batch_size, int(heads), max(8, (t.max_source_tokens + t.max_target_tokens) // 2), head_dim, layers
+
+
+def eager_attention_bytes(batch: int, heads: int, max_tokens: int, layers: int) -> int:
+    """What eager attention keeps for the backward pass at the longest rows: the fp32 softmax
+    output and its bf16 / fp32 copy, batch x heads x T x T per layer (~6 bytes an element);
+    the fused kernel keeps one number per row and head."""
+    return 6 * batch * heads * max_tokens * max_tokens * layers
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (``os.sysconf``); 0 where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def resolve_attention(cfg: RunConfig, resumed: dict | None = None) -> AttentionChoice:
@@ -120,10 +142,20 @@ def resolve_attention(cfg: RunConfig, resumed: dict | None = None) -> AttentionC
         return AttentionChoice(setting, setting, "set in the recipe")
     if torch.cuda.is_available():
         return AttentionChoice(setting, "sdpa", "CUDA device: fused kernel")
-    shape = attention_shape(cfg)
-    if shape is None:
+    found = attention_shape(cfg)
+    if found is None:
         return AttentionChoice(setting, "sdpa", "not a decoder-only config with attention heads: "
                                "the library's default")
+    *shape, layers = found
+    shape = tuple(shape)
+    t = cfg.training
+    need, total = eager_attention_bytes(shape[0], shape[1], t.max_source_tokens + t.max_target_tokens, layers), memory_bytes()
+    if total and need > EAGER_MEMORY_SHARE * total:
+        # Measured: a step-by-step ANLI run (16 x 320 tokens) with eager attention was killed for
+        # memory at 14.4 GB beside two other jobs on a 24 GB machine.
+        return AttentionChoice(setting, "sdpa", f"eager attention would keep {need / 1e9:.1f} GB for the "
+                               f"backward at the longest rows, over {EAGER_MEMORY_SHARE:.0%} of the "
+                               f"{total / 1e9:.0f} GB of memory", shape=shape)
     dtype = torch.bfloat16 if resolve_precision(cfg).choice == "bf16" else torch.float32
     key = (*shape, dtype, torch.get_num_threads())
     if resumed and resumed.get("setting") == "auto" and resumed.get("choice") in ("sdpa", "eager"):
