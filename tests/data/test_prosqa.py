@@ -168,3 +168,39 @@ def test_generated_distribution_matches_the_published_one():
     tolerance = {"steps": 0.15, "nodes": 0.5, "edges": 1.5, "people": 0.2, "root is node 1": 0.07}
     for key, allowed in tolerance.items():
         assert abs(generated[key] - published[key]) <= allowed, (key, generated[key], published[key])
+
+
+def test_default_generator_output_is_unchanged_by_the_shape_knobs():
+    # sha256 of json.dumps(generate_prosqa(40, seed=3)) before node_counts / path_lengths /
+    # extra_people existed: the default stays the published distribution, row for row.
+    import hashlib
+    rows = generate_prosqa(40, seed=3)
+    assert hashlib.sha256(json.dumps(rows).encode()).hexdigest() == \
+        "5e60ad23d08e0d4a3e0d47aff6af98e89e2b41cb448e6b4aba35533e4a036783"
+    from rdistill.data.prosqa import EXTRA_PEOPLE, NODE_COUNTS, PATH_LENGTHS
+    assert rows == generate_prosqa(40, seed=3, node_counts=NODE_COUNTS, path_lengths=PATH_LENGTHS,
+                                   extra_people=EXTRA_PEOPLE)
+
+
+@pytest.mark.parametrize("nodes, paths, extra", [({10: 1, 11: 1, 12: 1}, {3: 1}, {0: 3, 1: 1}),
+                                                 ({8: 1}, {2: 1, 3: 1}, {0: 1}),
+                                                 ({14: 1}, {4: 1, 5: 1}, {2: 1})])
+def test_smaller_shapes_keep_every_invariant_and_the_asked_sizes(nodes, paths, extra):
+    rows = generate_prosqa(80, seed=5, node_counts=nodes, path_lengths=paths, extra_people=extra)
+    assert all(check_prosqa_row(row) == [] for row in rows)
+    assert {len(r["idx_to_symbol"]) for r in rows} <= set(nodes)
+    assert {len(r["steps"]) for r in rows} == set(paths)  # 80 rows draw every length asked
+    people = {sum(w[0].isupper() for w in r["idx_to_symbol"]) - 2 for r in rows}
+    assert people <= set(extra)
+    published_words = statistics.mean(len(r["question"].split()) for r in generate_prosqa(80, seed=5))
+    assert statistics.mean(len(r["question"].split()) for r in rows) < published_words
+
+
+@pytest.mark.parametrize("kwargs, match", [({"node_counts": {6: 1}}, "shape out of range"),
+                                           ({"node_counts": {10: 1}, "path_lengths": {5: 1}}, "path"),
+                                           ({"node_counts": {10: 1}, "extra_people": {4: 1}}, "extra people"),
+                                           ({"path_lengths": {}}, "positive weights"),
+                                           ({"path_lengths": {3: 0}}, "positive weights")])
+def test_shapes_that_cannot_be_drawn_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        generate_prosqa(1, seed=0, **kwargs)

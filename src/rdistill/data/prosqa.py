@@ -246,8 +246,9 @@ def _question(rng: random.Random, parents: list[list[int]], root: int,
     return target, rng.choice(negs), path[::-1]
 
 
-def _generate_row(rng: random.Random, names: Sequence[str], concepts: Sequence[str]) -> dict[str, object]:
-    n, length, extra = _draw(rng, NODE_COUNTS), _draw(rng, PATH_LENGTHS), _draw(rng, EXTRA_PEOPLE)
+def _generate_row(rng: random.Random, names: Sequence[str], concepts: Sequence[str],
+                  shape: tuple[Mapping[int, int], Mapping[int, int], Mapping[int, int]]) -> dict[str, object]:
+    n, length, extra = (_draw(rng, histogram) for histogram in shape)
     root = 1 if rng.random() < P_ROOT_IS_ONE else 0
     while True:  # about 8 tries a row; the shape drawn above is kept, so its distribution is exact
         parents = _random_graph(rng, n, extra, root)
@@ -272,19 +273,33 @@ def _generate_row(rng: random.Random, names: Sequence[str], concepts: Sequence[s
     }
 
 
-def generate_prosqa(n: int, *, seed: int, names: Sequence[str] = NAMES,
-                    concepts: Sequence[str] = CONCEPTS) -> list[dict[str, object]]:
+def generate_prosqa(n: int, *, seed: int, names: Sequence[str] = NAMES, concepts: Sequence[str] = CONCEPTS,
+                    node_counts: Mapping[int, int] = NODE_COUNTS, path_lengths: Mapping[int, int] = PATH_LENGTHS,
+                    extra_people: Mapping[int, int] = EXTRA_PEOPLE) -> list[dict[str, object]]:
     """``n`` rows in the published layout and distribution, deterministic for ``seed``.
 
     Node count, path length and number of people are drawn from the published
     histograms; the graph is grown as :func:`_random_graph` says. Every row passes
     :func:`check_prosqa_row`. ``names`` needs at least 6 entries, ``concepts`` 26.
+
+    Smaller rows (shorter questions, for CPU-scale runs): pass other histograms
+    ``{value: weight}``, e.g. ``node_counts={10: 1, 11: 1, 12: 1}, path_lengths={3: 1},
+    extra_people={0: 3, 1: 1}``; the rows keep every invariant of :func:`check_prosqa_row`.
+    Needs 8 <= nodes, 1 <= path length < nodes / 2 and extra people < 0.6 * nodes - 2.
     """
     if len(set(names)) != len(names) or len(set(concepts)) != len(concepts) \
             or len(names) < 6 or len(concepts) < 26:
         raise ValueError("need at least 6 distinct names and 26 distinct concepts")
+    shape = (dict(node_counts), dict(path_lengths), dict(extra_people))
+    if any(not h or any(w <= 0 for w in h.values()) for h in shape):
+        raise ValueError("node_counts, path_lengths and extra_people need positive weights")
+    if min(shape[0]) < 8 or min(shape[1]) < 1 or 2 * max(shape[1]) >= min(shape[0]) \
+            or min(shape[2]) < 0 or max(shape[2]) >= int(0.6 * min(shape[0])) - 2:
+        raise ValueError(f"shape out of range: nodes {sorted(shape[0])}, path lengths {sorted(shape[1])}, "
+                         f"extra people {sorted(shape[2])}; need 8 <= nodes, 1 <= path < nodes / 2, "
+                         "0 <= extra people < 0.6 * nodes - 2")
     rng = random.Random(seed)
-    return [_generate_row(rng, names, concepts) for _ in range(n)]
+    return [_generate_row(rng, names, concepts, shape) for _ in range(n)]
 
 
 def write_prosqa(rows: Sequence[Mapping[str, object]], path: str | Path) -> None:

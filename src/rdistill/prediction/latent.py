@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rdistill.config import GenerationConfig
-from rdistill.data.answers import final_answer
+from rdistill.data.answers import final_answer, normalize_answer
 from rdistill.data.example import Example
 from rdistill.prediction.decoding import greedy_decode
 from rdistill.tasks.latent_layout import latent_prompt
@@ -32,10 +32,13 @@ def split_output(output: str) -> tuple[str, str | None]:
 
 
 def parse_answer(answer: str | None, task: str) -> str | None:
-    """The canonical answer: a normalised number/letter/expression, or one of the task's labels."""
+    """The canonical answer: a normalised number/letter/expression, the whole text (open-text
+    tasks: ``prosqa``, ``multiplication``), or one of the task's labels."""
     if answer is None:
         return None
     spec = get_task(task)
+    if spec.answer_kind == "text":  # the whole answer is the answer (ProsQA's sentence, a product's digits)
+        return normalize_answer(answer, "text")
     if spec.answer_kind is not None:
         return final_answer(answer, spec.answer_kind)[0]
     first = answer.split()[0].strip(".,;:!").casefold() if answer.split() else ""

@@ -36,6 +36,14 @@ def test_parse_answer_numbers_and_labels():
     assert parse_answer(None, "svamp") is None
 
 
+def test_parse_answer_open_text_tasks_take_the_whole_answer():
+    # ProsQA's answer is a sentence with no number or "the answer is": it was read as no answer
+    assert parse_answer("Eva is a lorpus.", "prosqa") == "eva is a lorpus"
+    assert parse_answer("  Tom  is a   wumpus. ", "prosqa") == "tom is a wumpus"
+    assert parse_answer("8 2 6 5 1", "multiplication") == "8 2 6 5 1"
+    assert parse_answer("", "prosqa") is None
+
+
 class _TextTokenizer:
     """Encodes a whole text as one id (its index in a table): outputs round-trip exactly."""
 
