@@ -53,9 +53,8 @@ class TeacherSource(Section):
     """One named teacher: PaLM arrays (row-aligned, concatenated in order) or JSON-lines files."""
 
     name: str = Field(description="the teacher's name in targets and in RUN/teachers.json")
-    format: Literal["palm", "jsonl"] = Field(
-        description="palm: JSON arrays of raw completions; jsonl: teacher files matched by uid"
-    )
+    format: Literal["palm", "jsonl"] = Field(description="palm: JSON arrays of raw completions; "
+                                             "jsonl: teacher files matched by uid")
     files: list[str] = Field(min_length=1,
                              description="data files, relative to the data root unless absolute")
 
@@ -69,21 +68,18 @@ class DataConfig(Section):
         description="teacher rationales: plain paths are one PaLM teacher 'palm' (row-aligned files, "
                     "in order); {name, format, files} entries are one teacher each",
     )
-    eval_file: str | None = Field(
-        default=None, description="separate test file; when null, test rows are split off train_file"
-    )
+    eval_file: str | None = Field(default=None, description="separate test file; when null, "
+                                  "test rows are split off train_file")
     train_size: int | None = Field(default=None, ge=1, description="cap on training rows after split")
     dev_size: int = Field(default=200, ge=0, description="rows held out for early stopping")
     test_size: int = Field(default=1000, ge=1, description="rows held out for the final evaluation")
-    split_by: Literal["premise", "row"] = Field(
-        default="premise", description="keep all rows of one premise in the same split (no leakage)"
-    )
+    split_by: Literal["premise", "row"] = Field(default="premise", description="keep all rows of one "
+                                                "premise in the same split (no leakage)")
     explanation_source: Literal["human", "palm", "both"] = "human"
     multi_teacher: Literal["all", "sample", "gold_match", "majority"] = Field(
-        default="all",
-        description="with several explanation sources: one target each, one drawn, label-matching "
-                    "only, or those agreeing with the teachers' majority label",
-    )
+        default="all", description="with several explanation sources: one target each, one drawn, "
+                                   "label-matching only, or those agreeing with the teachers' "
+                                   "majority label")
     skip_invalid: bool = Field(default=False, description="skip and count bad rows instead of failing")
 
 
@@ -105,10 +101,8 @@ class LossConfig(Section):
     alpha: float = Field(default=1.0, ge=0.0, description="weight of the label loss")
     beta: float = Field(default=1.0, ge=0.0, description="weight of the explanation loss")
     output_order: Literal["predict_explain", "explain_predict"] = "predict_explain"
-    task_prefix: bool = Field(
-        default=False,
-        description="step-by-step (Hsieh et al. 2023): [label] and [rationale] as two tasks",
-    )
+    task_prefix: bool = Field(default=False, description="step-by-step (Hsieh et al. 2023): "
+                              "[label] and [rationale] as two tasks")
 
     @model_validator(mode="after")
     def _not_both_zero(self) -> LossConfig:
@@ -159,6 +153,8 @@ class EvaluationConfig(Section):
     limit: int | None = Field(default=None, ge=1)
     ece_bins: int = Field(default=15, ge=1, description="equal-width calibration bins")
     judge: bool = Field(default=True, description="simulatability judge: faithfulness, LAS")
+    explanations: bool = Field(default=True, description="false: score the labels only; no explanation "
+                               "is generated, explanation metrics and the judge are absent")
     judge_model: str = Field(default="minilm-l6", description="encoder fine-tuned as the judge")
     judge_epochs: float = Field(default=2.0, gt=0)
     judge_max_train_rows: int | None = Field(default=None, ge=10)
@@ -266,6 +262,10 @@ class RunConfig(Section):
                 f"data.explanation_source is '{self.data.explanation_source}' but "
                 "data.teacher_files is empty: list the teacher rationale files"
             )
+        if (not self.evaluation.explanations and self.loss.output_order == "explain_predict"
+                and self.loss.beta > 0 and not self.loss.task_prefix):
+            raise ValueError("evaluation.explanations is false but loss.output_order is explain_predict: "
+                             "the label is read after the generated explanation; keep explanations true")
         # Plain paths together form the one teacher "palm"; each entry is a teacher of its own.
         names = (["palm"] if any(isinstance(t, str) for t in self.data.teacher_files) else []) + [
             t.name for t in self.data.teacher_files if isinstance(t, TeacherSource)]
