@@ -99,3 +99,14 @@ def test_label_metric_needs_label_loss():
     with pytest.raises(ConfigError, match="metric_for_best=eval_loss"):
         load_config(None, ["loss.alpha=0"], raw=dict(MINIMAL))
     assert load_config(None, ["loss.alpha=0", "training.metric_for_best=eval_loss"], raw=dict(MINIMAL))
+
+
+def test_labels_only_evaluation_refused_where_the_label_follows_the_explanation():
+    with pytest.raises(ConfigError, match="evaluation.explanations is false"):
+        load_config(None, ["evaluation.explanations=false", "loss.output_order=explain_predict"],
+                    raw=dict(MINIMAL))
+    # The label does not depend on a generated explanation: step-by-step, or no explanation trained.
+    for extra in ("loss.task_prefix=true", "loss.beta=0"):
+        cfg = load_config(None, ["evaluation.explanations=false", "loss.output_order=explain_predict",
+                                 extra], raw=dict(MINIMAL))
+        assert cfg.evaluation.explanations is False

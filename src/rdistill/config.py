@@ -61,8 +61,7 @@ class TeacherSource(Section):
 
 class DataConfig(Section):
     dataset: str = Field(default="esnli", description="a task of rdistill.tasks.registry.TASKS")
-    train_file: str = Field(
-        description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT")
+    train_file: str = Field(description="data file, relative to the data root unless absolute; or hub:NAME:SPLIT")
     teacher_files: list[str | TeacherSource] = Field(
         default_factory=list,
         description="teacher rationales: plain paths are one PaLM teacher 'palm' (row-aligned files, "
@@ -77,10 +76,9 @@ class DataConfig(Section):
                                                 "one premise in the same split (no leakage)")
     explanation_source: Literal["human", "palm", "both"] = "human"
     multi_teacher: Literal["all", "sample", "gold_match", "majority"] = Field(
-        default="all",
-        description="with several explanation sources: one target each, one drawn, label-matching "
-                    "only, or those agreeing with the teachers' majority label",
-    )
+        default="all", description="with several explanation sources: one target each, one drawn, "
+                                   "label-matching only, or those agreeing with the teachers' "
+                                   "majority label")
     skip_invalid: bool = Field(default=False, description="skip and count bad rows instead of failing")
 
 
@@ -156,6 +154,8 @@ class EvaluationConfig(Section):
     limit: int | None = Field(default=None, ge=1)
     ece_bins: int = Field(default=15, ge=1, description="equal-width calibration bins")
     judge: bool = Field(default=True, description="simulatability judge: faithfulness, LAS")
+    explanations: bool = Field(default=True, description="false: score the labels only; no explanation "
+                               "is generated, explanation metrics and the judge are absent")
     judge_model: str = Field(default="minilm-l6", description="encoder fine-tuned as the judge")
     judge_epochs: float = Field(default=2.0, gt=0)
     judge_max_train_rows: int | None = Field(default=None, ge=10)
@@ -179,9 +179,8 @@ class SweepConfig(Section):
 
     name: str | None = Field(default=None, description="sweep folder sweeps/<name>; null: the config's name")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="key -> values, every combination")
-    variants: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="name -> {key: value}: runs that a grid cannot express"
-    )
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict, description="name -> {key: value}: "
+                                                "runs that a grid cannot express")
 
     # The keys a grid may name depend on the recipe schema (methods add their sections):
     # validate_recipe passes them as the validation context.
@@ -263,6 +262,10 @@ class RunConfig(Section):
                 f"data.explanation_source is '{self.data.explanation_source}' but "
                 "data.teacher_files is empty: list the teacher rationale files"
             )
+        if (not self.evaluation.explanations and self.loss.output_order == "explain_predict"
+                and self.loss.beta > 0 and not self.loss.task_prefix):
+            raise ValueError("evaluation.explanations is false but loss.output_order is explain_predict: "
+                             "the label is read after the generated explanation; keep explanations true")
         # Plain paths together form the one teacher "palm"; each entry is a teacher of its own.
         names = (["palm"] if any(isinstance(t, str) for t in self.data.teacher_files) else []) + [
             t.name for t in self.data.teacher_files if isinstance(t, TeacherSource)]

@@ -46,9 +46,14 @@ class PredictionSettings:
 
 
 def settings_for(cfg) -> PredictionSettings:
-    """Prediction settings that match how a run (a ``RunConfig``) trained its student."""
+    """Prediction settings that match how a run (a ``RunConfig``) trained its student.
+
+    ``evaluation.explanations: false`` scores the labels alone: no explanation is generated
+    (the config refuses it where the label is read after a generated explanation).
+    """
     return PredictionSettings(order=cfg.loss.output_order, task_prefix=cfg.loss.task_prefix,
-                              explain=cfg.loss.beta > 0, max_source_tokens=cfg.training.max_source_tokens)
+                              explain=cfg.loss.beta > 0 and cfg.evaluation.explanations,
+                              max_source_tokens=cfg.training.max_source_tokens)
 
 
 def _ids(tokenizer, text: str) -> list[int]:

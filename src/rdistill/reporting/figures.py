@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from rdistill.errors import DataError
 from rdistill.io import write_bytes_atomic
-from rdistill.reporting import plots_compare, plots_run
+from rdistill.reporting import learning_curve, plots_compare, plots_run
 from rdistill.reporting.pareto import pareto_front
 from rdistill.reporting.plots_compare import EfficiencyPoint, VariantPoint
 from rdistill.reporting.results import RunResult, SweepResult, SweepVariant
@@ -41,6 +41,7 @@ CAPTIONS = {
     "degradation": "Quality over student size.",
     "efficiency": "Efficiency: accuracy against latency and size.",
     "pareto": "Pareto frontier of accuracy against cost; optimal variants ringed.",
+    "learning_curve": "Label accuracy against training rows, mean over seeds with 95 % intervals.",
 }
 
 
@@ -256,8 +257,15 @@ def sweep_figures(sweep: SweepResult, show_progress: bool = False) -> FigureSet:
         "efficiency": lambda: _efficiency(variants),
         "pareto": lambda: _pareto(variants),
         "radar": lambda: _radar(variants),
+        "learning_curve": lambda: _learning_curve(variants),
     }
     return _build(builders, show_progress)
+
+
+def _learning_curve(variants: Sequence[SweepVariant]) -> Figure:
+    if not any(learning_curve.SIZE_KEY in v.overrides for v in variants):
+        raise PlotSkipped(f"the sweep does not vary {learning_curve.SIZE_KEY}")
+    return learning_curve.learning_curve(learning_curve.curve_points(learning_curve.curve_runs(variants)))
 
 
 def result_figures(result: RunResult | SweepResult, show_progress: bool = False) -> FigureSet:

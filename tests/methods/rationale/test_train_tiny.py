@@ -125,3 +125,30 @@ def test_tensorboard_events_and_early_stopping_best_checkpoint(tiny_causal_dir, 
     evals = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in evals if "eval_loss" in r]
     assert evals and all("eval_label_accuracy" in r and "eval_loss_label" in r for r in evals)
+
+
+@pytest.mark.parametrize("task_prefix", [False, True], ids=["predict_explain", "step_by_step"])
+def test_labels_only_evaluation_scores_the_same_labels_without_explanations(
+        tiny_causal_dir, esnli_file, tmp_path, toy_config, task_prefix):
+    raw = toy_config(tiny_causal_dir, esnli_file, max_steps=3)
+    raw["loss"] = {"alpha": 1.0, "beta": 0.5, "task_prefix": task_prefix}
+    raw["evaluation"] = {**raw.get("evaluation", {}), "explanations": False, "judge": True}
+    out = tmp_path / "run"
+    metrics = train(load_recipe(None, raw=raw), out, show_progress=False)
+    # Absent, not zero: no explanation was generated, so nothing was scored or judged.
+    assert metrics["rouge_l"] is None and metrics["bertscore_f1"] is None
+    assert metrics["faithfulness"] is None
+    saved = [json.loads(x) for x in RunFolder(out).eval_metrics.with_suffix(".predictions.jsonl")
+             .read_text().splitlines()]
+    assert saved and all(p["pred_explanation"] is None for p in saved)
+    # The labels are those of a full evaluation (which also generates the explanations).
+    model, tok, _, _ = load_student(out)
+    cfg = load_recipe(RunFolder(out).config)
+    full = Predictor(model, tok, get_task(cfg.data.dataset), is_seq2seq=False, show_progress=False,
+                     settings=PredictionSettings(task_prefix=task_prefix), generation=cfg.generation)
+    again = full.predict(prepare_splits(cfg, None).test)
+    assert all(isinstance(b["pred_explanation"], str) for b in again)
+    assert [a["pred_label"] for a in saved] == [b["pred_label"] for b in again]
+    for a, b in zip(saved, again):
+        for lab in a["label_probs"]:
+            assert abs(a["label_probs"][lab] - b["label_probs"][lab]) < 1e-4
