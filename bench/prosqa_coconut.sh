@@ -19,10 +19,14 @@ step() {  # step NAME CMD...: run CMD, stopped at the deadline; log start, end, 
 }
 [ -f "$DATA/prosqa_test.json" ] || step data $PY bench/prosqa_data.py --out-dir "$DATA" --train 800 --test 500 \
   --nodes 10-12 --path 3 --extra 0:3,1:1
-step coconut $PY -m rdistill train configs/coconut/prosqa-small-smollm2.yaml --output-dir "$RUNS/coconut"
-step sft $PY -m rdistill sweep configs/sweeps/prosqa-coconut.yaml --output-dir "$RUNS/sft"
-step coconut-distill $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --output-dir "$RUNS/coconut-distill"
+step coconut $PY -m rdistill train configs/coconut/prosqa-small-smollm2.yaml --data-dir "$DATA" --output-dir "$RUNS/coconut"
+step sft $PY -m rdistill sweep configs/sweeps/prosqa-coconut.yaml --data-dir "$DATA" --output-dir "$RUNS/sft"
+step coconut-distill $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --data-dir "$DATA" \
+  --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small" \
+  --output-dir "$RUNS/coconut-distill"
 [ -d "$DATA/models/prosqa-cot-teacher" ] || step export $PY -m rdistill export "$RUNS/sft/runs/cot-sft" \
   --output "$DATA/models/prosqa-cot-teacher"
-step cot-distill $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --output-dir "$RUNS/cot-distill"
+step cot-distill $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --data-dir "$DATA" \
+  --set latent.teacher="$DATA/models/prosqa-cot-teacher" --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher" \
+  --output-dir "$RUNS/cot-distill"
 step report $PY bench/prosqa_coconut_report.py --runs "$RUNS" --out docs/sweeps/prosqa-coconut --test-file "$DATA/prosqa_test.json"
