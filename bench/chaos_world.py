@@ -60,11 +60,14 @@ def _train_recipe(model: Path, rows: Path, *, max_steps: int) -> dict:
     return {
         "name": "chaos", "seed": 3,
         "data": {"train_file": str(rows), "dev_size": 0, "test_size": 24, "split_by": "row"},
-        "model": {"name": str(model)},
+        # Fixed kernels and precision: the reference and the interrupted run are separate
+        # processes, and two auto probes near their margin once chose differently (weights 0.34 apart).
+        "model": {"name": str(model), "attention": "sdpa"},
         "finetune": {"mode": "lora", "r": 8, "alpha": 16, "dropout": 0.0},
         "loss": {"alpha": 1.0, "beta": 1.0},
         "training": {"max_steps": max_steps, "batch_size": 8, "lr": 5e-3, "logging_steps": 8,
-                     "save_steps": max(1, max_steps // 10), "warmup_ratio": 0.0, "tensorboard": False, "num_threads": 1},
+                     "save_steps": max(1, max_steps // 10), "warmup_ratio": 0.0, "tensorboard": False, "num_threads": 1,
+                     "precision": "fp32"},
         "generation": {"max_new_tokens": 8, "batch_size": 8},
         "evaluation": {"bertscore": False, "judge": False},
     }

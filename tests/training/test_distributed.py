@@ -52,8 +52,13 @@ def _command(processes: int, config: Path, run: Path, *extra: str) -> list[str]:
             "--num_processes", str(processes), "--main_process_port", str(_free_port()), *train]
 
 
+# Runs compared across processes fix what the probes would choose (precision, attention kernel):
+# each process probes on its own, and a probe near its margin could choose differently.
+PINNED = ("--set", "training.precision=fp32", "--set", "model.attention=sdpa")
+
+
 def _train(processes: int, config: Path, run: Path, *extra: str) -> None:
-    done = subprocess.run(_command(processes, config, run, *extra), env=_env(), capture_output=True,
+    done = subprocess.run(_command(processes, config, run, *PINNED, *extra), env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("run folder:") == 1  # one summary, from the main process
@@ -137,7 +142,7 @@ def test_kill_one_rank_then_resume_finishes(tmp_path, tiny_causal_dir, esnli_fil
                      save_steps=4, group_by_length=False)
     raw["data"].update(dev_size=0, test_size=2)
     config, run = _write(tmp_path / "kill.yaml", raw), tmp_path / "run"
-    launcher = subprocess.Popen(_command(2, config, run), env=_env(), stdout=subprocess.DEVNULL,
+    launcher = subprocess.Popen(_command(2, config, run, *PINNED), env=_env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
