@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rdistill.data.answers import answers_match, normalize_answer
 from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.reporting import learning_curve
 
 # variant -> (run folder under --runs, student blocks of 30, what it is)
 VARIANTS = {
@@ -43,22 +44,12 @@ Z95, Z80 = 1.959964, 0.841621
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of k successes in n trials."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    """Wilson score interval of k successes in n trials (the reporting package's); (0, 1) for n = 0."""
+    return (0.0, 1.0) if n == 0 else learning_curve.wilson(k, n, z)
 
 
-def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p: binomial(b + c, 1/2) tail at min(b, c), doubled, capped at 1."""
-    m = b + c
-    if m == 0:
-        return 1.0
-    tail = sum(math.comb(m, i) for i in range(min(b, c) + 1)) / 2 ** m
-    return min(1.0, 2 * tail)
+# Two-sided exact McNemar p: the reporting package's.
+mcnemar_exact = learning_curve.mcnemar_p
 
 
 def paired_bootstrap(a: list[bool], b: list[bool], *, resamples: int = 10000, seed: int = 0) -> tuple[float, float]:
