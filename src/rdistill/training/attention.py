@@ -8,7 +8,7 @@ with ``eager`` attention (matmul, softmax, matmul), 1.32x (``bench/train_step.py
 --compare-attention``). Long sequences favour the fused kernel (eager keeps a T x T matrix per
 head: at ProsQA's 368-token rows the probe times sdpa 168 ms vs eager 209 ms), and machines
 differ, so ``auto`` times both at the step's shape at run start (well under a second, once per
-process and shape) and keeps ``sdpa``, the library's default, on a tie, on CUDA, and where eager
+process and shape; under several processes the main one decides for all) and keeps ``sdpa``, the library's default, on a tie, on CUDA, and where eager
 would keep more than 10 % of the machine's memory for the backward (a step-by-step ANLI run,
 16 x 320 tokens, was killed for memory with eager beside two other jobs on 24 GB). Prediction
 always uses ``sdpa`` (:func:`rdistill.training.run_folder.inference_model`), so a run scores
@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from rdistill.config import RunConfig
+from rdistill.training.distributed import main_process_says
 
 log = logging.getLogger("rdistill.attention")
 
@@ -148,26 +149,33 @@ def resolve_attention(cfg: RunConfig, resumed: dict | None = None) -> AttentionC
                                "the library's default")
     *shape, layers = found
     shape = tuple(shape)
-    t = cfg.training
-    need, total = eager_attention_bytes(shape[0], shape[1], t.max_source_tokens + t.max_target_tokens, layers), memory_bytes()
+    dtype = torch.bfloat16 if resolve_precision(cfg).choice == "bf16" else torch.float32
+    key = (*shape, layers, dtype, torch.get_num_threads())
+    if resumed and resumed.get("setting") == "auto" and resumed.get("choice") in ("sdpa", "eager"):
+        _CHOICES[key] = AttentionChoice(setting, resumed["choice"], "kept from the run's first start",
+                                        resumed.get("sdpa_ms"), resumed.get("eager_ms"), shape)
+    if key not in _CHOICES:
+        # Under several processes the main one decides and every rank takes its answer: ranks
+        # that probed on their own could train with different kernels near the margin.
+        max_tokens = cfg.training.max_source_tokens + cfg.training.max_target_tokens
+        _CHOICES[key] = main_process_says(lambda: _decide(setting, shape, layers, max_tokens, dtype))
+    return _CHOICES[key]
+
+
+def _decide(setting: str, shape: tuple, layers: int, max_tokens: int, dtype: torch.dtype) -> AttentionChoice:
+    """The memory guard, then the probe (see the module docstring)."""
+    need, total = eager_attention_bytes(shape[0], shape[1], max_tokens, layers), memory_bytes()
     if total and need > EAGER_MEMORY_SHARE * total:
         # Measured: a step-by-step ANLI run (16 x 320 tokens) with eager attention was killed for
         # memory at 14.4 GB beside two other jobs on a 24 GB machine.
         return AttentionChoice(setting, "sdpa", f"eager attention would keep {need / 1e9:.1f} GB for the "
                                f"backward at the longest rows, over {EAGER_MEMORY_SHARE:.0%} of the "
                                f"{total / 1e9:.0f} GB of memory", shape=shape)
-    dtype = torch.bfloat16 if resolve_precision(cfg).choice == "bf16" else torch.float32
-    key = (*shape, dtype, torch.get_num_threads())
-    if resumed and resumed.get("setting") == "auto" and resumed.get("choice") in ("sdpa", "eager"):
-        _CHOICES[key] = AttentionChoice(setting, resumed["choice"], "kept from the run's first start",
-                                        resumed.get("sdpa_ms"), resumed.get("eager_ms"), shape)
-    if key not in _CHOICES:
-        sdpa_ms, eager_ms = probe_attention(*shape, dtype)
-        choice = "eager" if sdpa_ms > EAGER_MARGIN * eager_ms else "sdpa"
-        reason = f"probe: sdpa {sdpa_ms:.1f} ms vs eager {eager_ms:.1f} ms (forward + backward)"
-        _CHOICES[key] = AttentionChoice(setting, choice, reason, round(sdpa_ms, 2), round(eager_ms, 2), shape)
-        log.info("attention auto -> %s (%s)", choice, reason)
-    return _CHOICES[key]
+    sdpa_ms, eager_ms = probe_attention(*shape, dtype)
+    choice = "eager" if sdpa_ms > EAGER_MARGIN * eager_ms else "sdpa"
+    reason = f"probe: sdpa {sdpa_ms:.1f} ms vs eager {eager_ms:.1f} ms (forward + backward)"
+    log.info("attention auto -> %s (%s)", choice, reason)
+    return AttentionChoice(setting, choice, reason, round(sdpa_ms, 2), round(eager_ms, 2), shape)
 
 
 def use_attention(model, choice: AttentionChoice) -> None:

@@ -8,7 +8,8 @@ under bf16 autocast (which casts the frozen fp32 weights on every call, as a LoR
 does) and in plain fp32, well under 2 s. On CUDA the answer is bf16 without a probe.
 
 The probe runs once per process and shape (a sweep's runs share it), so the choice written
-to ``system.json`` and the one ``TrainingArguments`` gets are the same.
+to ``system.json`` and the one ``TrainingArguments`` gets are the same; under several
+processes only the main one probes, and its choice is broadcast to every rank.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from rdistill.config import RunConfig
+from rdistill.training.distributed import main_process_says
 
 log = logging.getLogger("rdistill.precision")
 
@@ -157,14 +159,18 @@ def resolve_precision(cfg: RunConfig, resumed: dict | None = None) -> PrecisionC
         _CHOICES[key] = PrecisionChoice(setting, resumed["choice"], "kept from the run's first start "
                                         f"({resumed.get('reason', 'system.json')})")
     if key not in _CHOICES:
-        probe = probe_matmul(*key[:3])
-        faster = probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops
-        choice = "bf16" if faster else "fp32"
-        reason = (f"matmul probe: bf16 autocast {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s "
-                  f"on {key[3]} threads")
-        _CHOICES[key] = PrecisionChoice(setting, choice, reason, probe)
-        log.info("precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
+        # Under several processes the main one probes and every rank takes its answer: ranks that
+        # probed on their own could train in different precisions near the margin.
+        _CHOICES[key] = main_process_says(lambda: _probe_precision(setting, key))
     return _CHOICES[key]
+
+
+def _probe_precision(setting: str, key: tuple) -> PrecisionChoice:
+    probe = probe_matmul(*key[:3])
+    choice = "bf16" if probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops else "fp32"
+    reason = f"matmul probe: bf16 autocast {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s on {key[3]} threads"
+    log.info("precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
+    return PrecisionChoice(setting, choice, reason, probe)
 
 
 def resolve_inference_precision(cfg: RunConfig) -> PrecisionChoice:
