@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ProsQA COCONUT comparison at CPU scale, in order (docs/sweeps/prosqa-coconut/report.md):
-# data, COCONUT teacher, the two SFT baselines, the COCONUT-thought student, the CoT-teacher
-# students, then the table. One thread each, one job at a time. Every job is killed at
+# data, COCONUT teacher, the two SFT baselines, the COCONUT-thought students, the CoT-teacher
+# students (each built from every other teacher block, and with all blocks), then the table.
+# One thread each, one job at a time. Every job is killed at
 # $DEADLINE (a `date -d` time, default: no deadline) so a cut-off leaves the earlier ones.
 #   DATA=/work/coconut-data RUNS=/work/coconut-runs bash bench/prosqa_coconut.sh
 set -u
@@ -24,9 +25,15 @@ step sft $PY -m rdistill sweep configs/sweeps/prosqa-coconut.yaml --data-dir "$D
 step coconut-distill $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --data-dir "$DATA" \
   --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small" \
   --output-dir "$RUNS/coconut-distill"
+step coconut-distill-full $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --data-dir "$DATA" \
+  --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small" \
+  --set latent.student_from_teacher=null --output-dir "$RUNS/coconut-distill-full"
 [ -d "$DATA/models/prosqa-cot-teacher" ] || step export $PY -m rdistill export "$RUNS/sft/runs/cot-sft" \
   --output "$DATA/models/prosqa-cot-teacher"
 step cot-distill $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --data-dir "$DATA" \
   --set latent.teacher="$DATA/models/prosqa-cot-teacher" --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher" \
   --output-dir "$RUNS/cot-distill"
+step cot-distill-full $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --data-dir "$DATA" \
+  --set latent.teacher="$DATA/models/prosqa-cot-teacher" --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher" \
+  --set latent.student_from_teacher=null --output-dir "$RUNS/cot-distill-full"
 step report $PY bench/prosqa_coconut_report.py --runs "$RUNS" --out docs/sweeps/prosqa-coconut --test-file "$DATA/prosqa_test.json"

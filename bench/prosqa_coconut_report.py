@@ -35,11 +35,17 @@ VARIANTS = {
     "cot-sft": ("sft/runs/cot-sft", 30, "SmolLM2-135M + LoRA, question -> steps + answer"),
     "coconut": ("coconut", 30, "SmolLM2-135M + LoRA, COCONUT curriculum, 3 thoughts"),
     "coconut-distill": ("coconut-distill", 15, "every other COCONUT block, distils its 3 thoughts"),
+    "coconut-distill-full": ("coconut-distill-full", 30, "SmolLM2-135M + LoRA (all blocks), distils COCONUT's 3 thoughts"),
     "logit-kd": ("cot-distill/runs/logit-kd", 15, "every other cot-sft block, CoT + top-20 logit KD"),
     "latent-cot": ("cot-distill/runs/latent-cot", 15, "every other cot-sft block, CoT + hidden states"),
+    "logit-kd-full": ("cot-distill-full/runs/logit-kd", 30, "SmolLM2-135M + LoRA (all blocks), CoT + top-20 logit KD"),
+    "latent-cot-full": ("cot-distill-full/runs/latent-cot", 30, "SmolLM2-135M + LoRA (all blocks), CoT + hidden states"),
 }
-PAIRS = (("coconut", "cot-sft"), ("coconut-distill", "no-cot-sft"), ("coconut", "no-cot-sft"),
-         ("cot-sft", "no-cot-sft"), ("coconut-distill", "coconut"), ("latent-cot", "logit-kd"))
+PAIRS = (("coconut", "cot-sft"), ("coconut-distill", "no-cot-sft"), ("coconut-distill-full", "no-cot-sft"),
+         ("coconut", "no-cot-sft"),
+         ("cot-sft", "no-cot-sft"), ("coconut-distill", "coconut"), ("coconut-distill-full", "coconut"),
+         ("latent-cot", "logit-kd"),
+         ("logit-kd-full", "cot-sft"), ("latent-cot-full", "cot-sft"), ("latent-cot-full", "logit-kd-full"))
 Z95, Z80 = 1.959964, 0.841621
 
 
