@@ -42,6 +42,9 @@ CAPTIONS = {
     "efficiency": "Efficiency: accuracy against latency and size.",
     "pareto": "Pareto frontier of accuracy against cost; optimal variants ringed.",
     "learning_curve": "Label accuracy against training rows, mean over seeds with 95 % intervals.",
+    "latent_alpha": "Sensitivity to the distillation weight alpha (latent.alpha).",
+    "layer_selection": "Metrics per set of distilled teacher layers (latent.layers).",
+    "per_task": "Metrics per task (data.dataset).",
 }
 
 
@@ -169,8 +172,28 @@ def _alpha(variants: Sequence[SweepVariant]) -> Figure:
 
 def _lora_rank(variants: Sequence[SweepVariant]) -> Figure:
     lora = [v for v in variants if v.setting("finetune.mode") in (None, "lora")]
+    # Latent runs have no label: their answer accuracy stands in.
+    accuracy = next((v.accuracy_key() for v in lora if v.accuracy_key()), "label_accuracy")
     return plots_compare.lora_rank(_points(
-        lora, "finetune.r", lambda v: v.setting("finetune.r"), ("label_accuracy", "train_seconds")))
+        lora, "finetune.r", lambda v: v.setting("finetune.r"), (accuracy, "train_seconds")), accuracy)
+
+
+def _latent_alpha(variants: Sequence[SweepVariant]) -> Figure:
+    return plots_compare.latent_alpha_sensitivity(_points(
+        variants, "latent.alpha", lambda v: v.setting("latent.alpha"), plots_compare.LATENT_METRICS))
+
+
+def _value_name(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _by_setting(variants: Sequence[SweepVariant], key: str, x_label: str, title: str) -> Figure:
+    """Metrics per value of ``key`` (values without an order, in sweep order)."""
+    swept = [v for v in _sweeping(variants, key) if v.setting(key) is not None]
+    names = list(dict.fromkeys(_value_name(v.setting(key)) for v in swept))
+    points = _points(swept, key, lambda v: names.index(_value_name(v.setting(key))),
+                     plots_compare.LATENT_METRICS)
+    return plots_compare.by_setting(points, dict(enumerate(names)), x_label, title)
 
 
 def _student(v: SweepVariant) -> tuple:
@@ -258,6 +281,12 @@ def sweep_figures(sweep: SweepResult, show_progress: bool = False) -> FigureSet:
         "pareto": lambda: _pareto(variants),
         "radar": lambda: _radar(variants),
         "learning_curve": lambda: _learning_curve(variants),
+        "latent_alpha": lambda: _latent_alpha(variants),
+        "layer_selection": lambda: _by_setting(variants, "latent.layers",
+                                               "distilled teacher layers (latent.layers)",
+                                               "Which teacher layers to distil"),
+        "per_task": lambda: _by_setting(variants, "data.dataset", "task (data.dataset)",
+                                        "Accuracy per task"),
     }
     return _build(builders, show_progress)
 

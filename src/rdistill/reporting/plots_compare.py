@@ -124,6 +124,31 @@ def alpha_sensitivity(points: Sequence[VariantPoint]) -> Figure:
                           "Sensitivity to the label-loss weight α")
 
 
+# A latent run scores a written answer (answer accuracy) and, where it writes reasoning, its
+# ROUGE-L; a rationale run in the same sweep brings its label accuracy.
+LATENT_METRICS = ("answer_accuracy", "label_accuracy", "rouge_l")
+
+
+@styled
+def latent_alpha_sensitivity(points: Sequence[VariantPoint]) -> Figure:
+    """Metrics against ``latent.alpha``, the weight of the distillation loss
+    (``alpha * L_distill + (1 - alpha) * L_task``)."""
+    if len({p.x for p in points}) < 2:
+        raise PlotSkipped("the sweep has fewer than two values of latent.alpha")
+    return _metric_panels(points, LATENT_METRICS, "α (weight of the distillation loss, latent.alpha)",
+                          "Sensitivity to the distillation weight α")
+
+
+@styled
+def by_setting(points: Sequence[VariantPoint], names: Mapping[float, str], x_label: str,
+               title: str) -> Figure:
+    """Metrics per value of a setting without an order (the distilled layers, the task):
+    ``x`` is the value's position in ``names``, whose texts label the ticks."""
+    if len(names) < 2:
+        raise PlotSkipped(f"the sweep has fewer than two values of {x_label}")
+    return _metric_panels(points, LATENT_METRICS, x_label, title, tick_names=names)
+
+
 @styled
 def degradation(points: Sequence[VariantPoint], *, by_params: bool = True) -> Figure:
     """Metrics against student size: parameters (log axis) or, without a profile, the
@@ -140,10 +165,11 @@ def degradation(points: Sequence[VariantPoint], *, by_params: bool = True) -> Fi
 
 
 @styled
-def lora_rank(points: Sequence[VariantPoint]) -> Figure:
-    """Label accuracy (left axis) and training time (right axis) against the LoRA rank.
+def lora_rank(points: Sequence[VariantPoint], accuracy: str = "label_accuracy") -> Figure:
+    """Accuracy (left axis; ``accuracy``: ``label_accuracy``, or ``answer_accuracy`` for latent
+    runs) and training time (right axis) against the LoRA rank.
 
-    Each point's metrics need ``label_accuracy`` and/or ``train_seconds``.
+    Each point's metrics need ``accuracy`` and/or ``train_seconds``.
     """
     if len({p.x for p in points}) < 2:
         raise PlotSkipped("the sweep has fewer than two LoRA ranks (finetune.r)")
@@ -158,17 +184,17 @@ def lora_rank(points: Sequence[VariantPoint]) -> Figure:
     # instead of 2 x groups.
     for k, (group, members) in enumerate(groups.items()):
         colour = PALETTE[k % len(PALETTE)]
-        acc = [p for p in members if "label_accuracy" in p.metrics]
+        acc = [p for p in members if accuracy in p.metrics]
         timed = [p for p in members if "train_seconds" in p.metrics]
-        handles += ax.plot([p.x for p in acc], [p.metrics["label_accuracy"] for p in acc], "-o",
+        handles += ax.plot([p.x for p in acc], [p.metrics[accuracy] for p in acc], "-o",
                            color=colour, markersize=4, label=group or "defaults",
-                           gid=f"label_accuracy|{group}")
+                           gid=f"{accuracy}|{group}")
         time_ax.plot([p.x for p in timed], [p.metrics["train_seconds"] / 60 for p in timed],
                      "--s", color=colour, markersize=4, alpha=0.8, gid=f"train_minutes|{group}")
     ax.set_xscale("log", base=2)
     _swept_ticks(ax, [p.x for p in points], log=True)
     ax.set_xlabel("LoRA rank r (log scale)")
-    ax.set_ylabel("label accuracy (0-1), solid")
+    ax.set_ylabel(f"{METRIC_NAMES[accuracy]} (0-1), solid")
     time_ax.set_ylabel("training time (minutes), dashed")
     ax.set_title("LoRA rank: accuracy and training time")
     if len(groups) > 1:
