@@ -72,10 +72,13 @@ def recipe(args: argparse.Namespace, extra: list[str] = ()):
     from rdistill.methods.registry import load_recipe
 
     steps = 10**6 if args.equal_wall else args.warmup + args.steps
+    # Equal wall time: no peer knows its step count ahead, so the schedule is a constant learning
+    # rate (a warm-up ratio of the 10**6-step horizon would keep the rate near 0 for every peer).
+    schedule = ["training.warmup_ratio=0", "training.lr_scheduler=constant_with_warmup"] if args.equal_wall else []
     overrides = [*args.overrides, f"data.train_size={args.train_rows}",
                  f"data.dev_size={args.dev_rows if args.equal_wall else 0}",
                  f"training.max_steps={steps}", "training.save_steps=1000000",
-                 "training.logging_steps=1000000", "training.eval_steps=null", *extra]
+                 "training.logging_steps=1000000", "training.eval_steps=null", *schedule, *extra]
     if args.batch_size:
         overrides.append(f"training.batch_size={args.batch_size}")
     return load_recipe(args.recipe, overrides)

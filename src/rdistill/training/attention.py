@@ -8,9 +8,10 @@ with ``eager`` attention (matmul, softmax, matmul), 1.32x (``bench/train_step.py
 --compare-attention``). Long sequences favour the fused kernel (eager keeps a T x T matrix per
 head: at ProsQA's 368-token rows the probe times sdpa 168 ms vs eager 209 ms), and machines
 differ, so ``auto`` times both at the step's shape at run start (well under a second, once per
-process and shape; under several processes the main one decides for all) and keeps ``sdpa``, the library's default, on a tie, on CUDA, and where eager
-would keep more than 10 % of the machine's memory for the backward (a step-by-step ANLI run,
-16 x 320 tokens, was killed for memory with eager beside two other jobs on 24 GB). Prediction
+process and shape; under several processes the main one decides for all) and keeps ``sdpa``,
+the library's default, on a tie, on CUDA, and where eager would keep more than 10 % of the
+machine's memory for the backward (a step-by-step ANLI run, 16 x 320 tokens, was killed for
+memory with eager beside two other jobs on 24 GB). Prediction
 always uses ``sdpa`` (:func:`rdistill.training.run_folder.inference_model`), so a run scores
 the same in memory and reloaded.
 """

@@ -168,7 +168,8 @@ def resolve_precision(cfg: RunConfig, resumed: dict | None = None) -> PrecisionC
 def _probe_precision(setting: str, key: tuple) -> PrecisionChoice:
     probe = probe_matmul(*key[:3])
     choice = "bf16" if probe.bf16_gflops > BF16_MARGIN * probe.fp32_gflops else "fp32"
-    reason = f"matmul probe: bf16 autocast {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s on {key[3]} threads"
+    reason = (f"matmul probe: bf16 autocast {probe.bf16_gflops} vs fp32 {probe.fp32_gflops} GFLOP/s "
+              f"on {key[3]} threads")
     log.info("precision auto -> %s (%s, %.2f s)", choice, reason, probe.seconds)
     return PrecisionChoice(setting, choice, reason, probe)
 
