@@ -22,18 +22,17 @@ step() {  # step NAME CMD...: run CMD, stopped at the deadline; log start, end, 
   --nodes 10-12 --path 3 --extra 0:3,1:1
 step coconut $PY -m rdistill train configs/coconut/prosqa-small-smollm2.yaml --data-dir "$DATA" --output-dir "$RUNS/coconut"
 step sft $PY -m rdistill sweep configs/sweeps/prosqa-coconut.yaml --data-dir "$DATA" --output-dir "$RUNS/sft"
-step coconut-distill $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --data-dir "$DATA" \
-  --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small" \
-  --output-dir "$RUNS/coconut-distill"
-step coconut-distill-full $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml --data-dir "$DATA" \
-  --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small" \
-  --set latent.student_from_teacher=null --output-dir "$RUNS/coconut-distill-full"
+both_depths() {  # both_depths NAME OUT CMD...: the student of every other teacher block (NAME, OUT),
+  # then the same with all blocks (NAME-full, OUT-full: the recipe's own student + LoRA)
+  local name=$1 out=$2; shift 2
+  step "$name" "$@" --output-dir "$out"
+  step "$name-full" "$@" --set latent.student_from_teacher=null --output-dir "$out-full"
+}
+both_depths coconut-distill "$RUNS/coconut-distill" $PY -m rdistill train configs/coconut/prosqa-small-distill.yaml \
+  --data-dir "$DATA" --set latent.teacher="$RUNS/coconut" --set latent.cache_dir="$DATA/latent_cache/coconut-prosqa-small"
 [ -d "$DATA/models/prosqa-cot-teacher" ] || step export $PY -m rdistill export "$RUNS/sft/runs/cot-sft" \
   --output "$DATA/models/prosqa-cot-teacher"
-step cot-distill $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --data-dir "$DATA" \
-  --set latent.teacher="$DATA/models/prosqa-cot-teacher" --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher" \
-  --output-dir "$RUNS/cot-distill"
-step cot-distill-full $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml --data-dir "$DATA" \
-  --set latent.teacher="$DATA/models/prosqa-cot-teacher" --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher" \
-  --set latent.student_from_teacher=null --output-dir "$RUNS/cot-distill-full"
+both_depths cot-distill "$RUNS/cot-distill" $PY -m rdistill sweep configs/sweeps/prosqa-cot-distill.yaml \
+  --data-dir "$DATA" --set latent.teacher="$DATA/models/prosqa-cot-teacher" \
+  --set latent.cache_dir="$DATA/latent_cache/prosqa-cot-teacher"
 step report $PY bench/prosqa_coconut_report.py --runs "$RUNS" --out docs/sweeps/prosqa-coconut --test-file "$DATA/prosqa_test.json"

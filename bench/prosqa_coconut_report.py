@@ -26,8 +26,9 @@ import random
 from pathlib import Path
 
 from rdistill.data.answers import answers_match, normalize_answer
-from rdistill.io import write_json_atomic, write_text_atomic
+from rdistill.io import write_bytes_atomic, write_json_atomic, write_text_atomic
 from rdistill.reporting import learning_curve
+from rdistill.reporting.figures import figure_bytes
 
 # variant -> (run folder under --runs, student blocks of 30, what it is)
 VARIANTS = {
@@ -157,7 +158,7 @@ def figure(rows: list[dict], path: Path) -> None:
         if r["thoughts_per_answer"]:
             right.text(r["tokens_per_answer"], y, f" +{r['thoughts_per_answer']:g} thoughts", va="center", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    write_bytes_atomic(path, figure_bytes(fig, "png"))
 
 
 def main(argv: list[str] | None = None) -> dict:
