@@ -16,6 +16,7 @@ the tables (Markdown), read from the sweep folder alone. Pure Python and matplot
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 from collections import Counter
@@ -29,7 +30,7 @@ from matplotlib.ticker import NullLocator
 
 from rdistill.io import write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
-from rdistill.reporting.style import PALETTE, PlotSkipped, new_figure, styled
+from rdistill.reporting.style import PALETTE, PlotSkipped, house_style, new_figure, styled
 
 SIZE_KEY = "data.train_size"
 SEED_KEY = "seed"
@@ -272,11 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--baseline", default="label-only", help="series the others are compared with")
     args = parser.parse_args(argv)
-    from rdistill.reporting.figures import figure_bytes  # figures draws this module's curve: import late
-
     runs = curve_runs(load_sweep(args.sweep).variants)
     out = Path(args.output_dir)
-    write_bytes_atomic(out / "learning_curve.png", figure_bytes(learning_curve(curve_points(runs)), "png"))
+    buffer = io.BytesIO()
+    with house_style():  # as rdistill plot saves its figures
+        learning_curve(curve_points(runs)).savefig(buffer, format="png", dpi=200, metadata={"Software": None})
+    write_bytes_atomic(out / "learning_curve.png", buffer.getvalue())
     write_text_atomic(out / "learning_curve_tables.md", markdown_tables(runs, args.baseline))
     print(f"{len(runs)} runs -> {out / 'learning_curve.png'}, {out / 'learning_curve_tables.md'}")
     return 0
