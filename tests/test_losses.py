@@ -1,9 +1,10 @@
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from rdistill.losses import rationale_loss, span_mean, token_cross_entropy
+from rdistill.losses import label_set_cross_entropy, rationale_loss, span_mean, token_cross_entropy
 
 
 def test_token_cross_entropy_matches_torch_and_zeroes_ignored():
@@ -59,3 +60,29 @@ def test_label_only_ignores_explanation_tokens_gradient():
     loss.backward()
     assert logits.grad[0, 0].abs().sum() > 0
     assert logits.grad[0, 1:].abs().sum() == 0
+
+
+def test_label_set_cross_entropy_is_a_softmax_over_the_label_columns_only():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 10, requires_grad=True)
+    label_ids = torch.tensor([7, 2, 5])
+    targets = torch.tensor([2, 5, 7, 2])
+    loss = label_set_cross_entropy(logits, targets, label_ids)
+    by_hand = -torch.log_softmax(logits[:, [7, 2, 5]], dim=1)[torch.arange(4), torch.tensor([1, 2, 0, 1])].mean()
+    assert torch.allclose(loss, by_hand)
+    loss.backward()
+    others = torch.ones(10, dtype=torch.bool)
+    others[label_ids] = False
+    assert (logits.grad[:, others] == 0).all() and (logits.grad[:, label_ids] != 0).all()
+    # the rest of the vocabulary does not matter: a huge logit elsewhere changes nothing
+    shifted = logits.detach().clone()
+    shifted[:, 0] = 1e4
+    assert torch.allclose(label_set_cross_entropy(shifted, targets, label_ids), by_hand.detach())
+
+
+def test_label_set_cross_entropy_of_no_rows_is_zero_and_a_stray_target_is_named():
+    empty = torch.zeros(0, 10, requires_grad=True)
+    loss = label_set_cross_entropy(empty, torch.zeros(0, dtype=torch.long), torch.tensor([1, 2]))
+    assert loss.item() == 0.0 and loss.requires_grad
+    with pytest.raises(ValueError, match=r"\[9\].*first tokens: \[1, 2\]"):
+        label_set_cross_entropy(torch.randn(2, 10), torch.tensor([1, 9]), torch.tensor([1, 2]))

@@ -101,8 +101,8 @@ class LossConfig(Section):
     alpha: float = Field(default=1.0, ge=0.0, description="weight of the label loss")
     beta: float = Field(default=1.0, ge=0.0, description="weight of the explanation loss")
     output_order: Literal["predict_explain", "explain_predict"] = "predict_explain"
-    task_prefix: bool = Field(default=False, description="step-by-step (Hsieh et al. 2023): "
-                              "[label] and [rationale] as two tasks")
+    task_prefix: bool = False  # step-by-step (Hsieh et al. 2023): [label] and [rationale] as two tasks
+    label_softmax: Literal["vocab", "labels"] = "vocab"  # labels: over the label words (docs/config.md)
 
     @model_validator(mode="after")
     def _not_both_zero(self) -> LossConfig:

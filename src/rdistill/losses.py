@@ -69,6 +69,35 @@ def rationale_loss(
     return alpha * label_loss + beta * explanation_loss, label_loss, explanation_loss
 
 
+def label_set_cross_entropy(logits: torch.Tensor, target_ids: torch.Tensor,
+                            label_ids: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the task's label set only, at each label's first token.
+
+    A classification head on the position before the label whose class weights are the label
+    words' output embeddings: the softmax runs over the ``K`` candidate first tokens, as
+    prediction scores them, instead of the whole vocabulary.
+
+    Args:
+        logits: ``(N, V)`` scores at the N positions that predict a label's first token.
+        target_ids: ``(N,)`` the gold first-token ids there.
+        label_ids: ``(K,)`` the first-token id of each label, all distinct.
+
+    Returns:
+        Scalar float32 mean over the N rows; 0 (with a gradient path) when N is 0.
+
+    Raises:
+        ValueError: a target id is not one of ``label_ids``.
+    """
+    if logits.shape[0] == 0:
+        return logits.float().sum() * 0.0
+    match = target_ids[:, None] == label_ids[None, :]
+    if not bool(match.any(dim=1).all()):
+        missing = sorted(set(target_ids[~match.any(dim=1)].tolist()))
+        raise ValueError(f"label token ids {missing} are not the first token of any label "
+                         f"(label first tokens: {label_ids.tolist()})")
+    return F.cross_entropy(logits[:, label_ids].float(), match.int().argmax(dim=1))
+
+
 # ---- latent (hidden-state) distillation and logit KD ----
 
 HIDDEN_LOSSES = ("mse", "smooth_l1", "cosine", "normalized_mse")

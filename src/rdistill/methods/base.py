@@ -71,6 +71,8 @@ class Method(ABC):
     name: ClassVar[str]
     section: ClassVar[str | None] = None
     settings: ClassVar[type[BaseModel] | None] = None
+    # Whether its trainer reads ``loss.label_softmax`` (the label term over the label words).
+    trains_label_words: ClassVar[bool] = False
 
     def check(self, cfg: RunConfig) -> list[tuple[str, str]]:
         """``(key, problem)`` for settings this method cannot honour (reported at load)."""

@@ -53,7 +53,11 @@ def load_recipe(path: str | Path | None, overrides: list[str] | None = None,
                                  f"'{cfg.method}': remove it or set method: {m.name}")
                      for m in METHODS.values() if m.section and m.name != cfg.method
                      and getattr(cfg, m.section) is not None]
-    problems += recipe_problems(cfg.data.dataset, split_by=cfg.data.split_by, task_prefix=cfg.loss.task_prefix)
+        if cfg.loss.label_softmax != "vocab" and not METHODS[cfg.method].trains_label_words:
+            problems.append(("loss.label_softmax", f"'{cfg.loss.label_softmax}' but method '{cfg.method}' "
+                                                   "trains no label words: remove it"))
+    problems += recipe_problems(cfg.data.dataset, split_by=cfg.data.split_by, task_prefix=cfg.loss.task_prefix,
+                                label_softmax=cfg.loss.label_softmax)
     if problems:
         raise ConfigError(problems_message(str(path) if path else "<config>",
                                            [f"{key}: {problem}" for key, problem in problems]))

@@ -199,7 +199,8 @@ def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResu
     return result
 
 
-def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool) -> list[tuple[str, str]]:
+def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool,
+                    label_softmax: str = "vocab") -> list[tuple[str, str]]:
     """``(key, problem)`` for recipe settings the task cannot honour (checked at load)."""
     if dataset not in TASKS:
         return [("data.dataset", f"unknown task {dataset!r}; known tasks: {', '.join(sorted(TASKS))}")]
@@ -211,4 +212,7 @@ def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool) -> list[t
         if task_prefix:
             problems.append(("loss.task_prefix", f"step-by-step is not supported for {dataset}: "
                                                  "math targets put the reasoning before the answer"))
+        if label_softmax != "vocab":
+            problems.append(("loss.label_softmax", f"'{label_softmax}' but {dataset} has no label set "
+                                                   "(its answers are generated): use vocab"))
     return problems

@@ -37,17 +37,24 @@ from rdistill.training.sampling import EpochSeededLengthGroupedSampler
 from rdistill.training.student_forward import StudentForward
 
 
-def dense_token_losses(model, batch: dict[str, torch.Tensor], is_seq2seq: bool) -> torch.Tensor:
-    """Per-token CE ``(B, T)`` aligned with ``batch['labels']``, from full logits."""
+def dense_token_losses(model, batch: dict[str, torch.Tensor], is_seq2seq: bool,
+                       return_logits: bool = False):
+    """Per-token CE ``(B, T)`` aligned with ``batch['labels']``, from full logits.
+
+    With ``return_logits``: ``(losses, logits)``, the model's ``(B, T, V)`` logits as they come
+    (position ``t`` predicts ``labels[:, t]`` for an encoder-decoder, ``labels[:, t + 1]`` for a
+    decoder-only model).
+    """
     if is_seq2seq:
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                     decoder_input_ids=batch["decoder_input_ids"],
                     decoder_attention_mask=batch["decoder_attention_mask"])
-        return token_cross_entropy(out.logits, batch["labels"])
+        losses = token_cross_entropy(out.logits, batch["labels"])
+        return (losses, out.logits) if return_logits else losses
     out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     losses = torch.zeros_like(batch["labels"], dtype=torch.float32)
     losses[:, 1:] = token_cross_entropy(out.logits[:, :-1], batch["labels"][:, 1:])
-    return losses
+    return (losses, out.logits) if return_logits else losses
 
 
 class DistillTrainer(Trainer):

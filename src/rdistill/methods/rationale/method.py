@@ -10,6 +10,7 @@ from rdistill.training.run_folder import RunFolder
 
 class RationaleMethod(Method):
     name = "rationale"
+    trains_label_words = True
 
     def phases(self, cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> list[Phase]:
         from rdistill.methods.rationale.pipeline import train_rationale

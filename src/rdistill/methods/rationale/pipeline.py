@@ -11,6 +11,7 @@ import torch
 from transformers import EarlyStoppingCallback
 
 from rdistill.config import RunConfig, config_hash
+from rdistill.errors import ConfigError
 from rdistill.evaluation import write_evaluation
 from rdistill.evaluation.student_eval import evaluate_student
 from rdistill.io import write_json_atomic
@@ -45,6 +46,18 @@ def student_meta(cfg: RunConfig, kind: str) -> dict:
     return {"method": "rationale", "base_model": cfg.model.name, "format": "sequence", "kind": kind,
             "finetune": cfg.finetune.mode, "task": cfg.data.dataset, "output_order": cfg.loss.output_order,
             "task_prefix": cfg.loss.task_prefix, "explains": cfg.loss.beta > 0}
+
+
+def label_softmax_ids(cfg: RunConfig, predictor) -> list[int] | None:
+    """The label words' first-token ids for ``loss.label_softmax: labels`` (None for ``vocab``);
+    refused when two labels start with the same token (prediction then scores whole words)."""
+    if cfg.loss.label_softmax == "vocab":
+        return None
+    if not predictor.first_token_scoring:
+        raise ConfigError(f"loss.label_softmax: 'labels' needs label words that start with distinct "
+                          f"tokens, but with {cfg.model.name} the labels {list(predictor.fmt.labels)} "
+                          "share a first token: set loss.label_softmax=vocab")
+    return [ids[0] for ids in predictor.label_ids]
 
 
 def train(cfg: RunConfig, output_dir: str | Path, *, data_dir: str | None = None, resume: bool = False,
@@ -89,6 +102,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
              f"{params['params_trainable']:,}", f"{params['params_total']:,}")
 
     predictor = rationale_predictor(model, tokenizer, kind, cfg, show_progress=show_progress)
+    label_ids = label_softmax_ids(cfg, predictor)
 
     def dev_label_accuracy(_model) -> dict[str, float]:
         settings = predictor.s
@@ -114,7 +128,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
             eval_dataset=dev_rows if splits.dev else None, data_collator=collator,
             processing_class=tokenizer, callbacks=callbacks + trackers.callbacks, alpha=cfg.loss.alpha,
             beta=cfg.loss.beta, is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
-            dev_metrics=dev_label_accuracy if splits.dev else None,
+            dev_metrics=dev_label_accuracy if splits.dev else None, label_ids=label_ids,
         )
         trainer.log_compactly(paths.metrics_log, show_progress=show_progress)
         train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)

@@ -6,7 +6,9 @@ stopping and distribution are the Trainer's (and the base's, ``training.trainer`
 
 from __future__ import annotations
 
-from rdistill.losses import rationale_loss
+import torch
+
+from rdistill.losses import IGNORE_INDEX, label_set_cross_entropy, rationale_loss, span_mean
 from rdistill.tasks.layout import SPAN_EXPLANATION, SPAN_LABEL
 from rdistill.training.student_forward import TargetOnlyLM
 from rdistill.training.trainer import DistillTrainer, dense_token_losses
@@ -19,12 +21,15 @@ class RationaleTrainer(DistillTrainer):
         alpha, beta: weights of the label and explanation terms.
         is_seq2seq: encoder-decoder student (else decoder-only).
         sparse_lm_head: decoder-only students compute logits on target positions only.
+        label_ids: ``loss.label_softmax: labels``: the first-token id of each label (distinct);
+            the label term is then a softmax over these at the label's first token (how
+            prediction scores labels) instead of a token mean of full-vocabulary CE.
     """
 
     dense_fallback = True
 
     def __init__(self, *args, alpha: float, beta: float, is_seq2seq: bool,
-                 sparse_lm_head: bool = True, model=None, **kwargs):
+                 sparse_lm_head: bool = True, label_ids: list[int] | None = None, model=None, **kwargs):
         # The sparse path reaches inside the student: right for LoRA (its layers sit inside),
         # wrong for prompt/prefix tuning, whose virtual tokens PeftModel.forward adds.
         prompt_learning = any(getattr(c, "is_prompt_learning", False)
@@ -35,23 +40,53 @@ class RationaleTrainer(DistillTrainer):
         super().__init__(*args, model=model, student_forward=TargetOnlyLM if sparse else None, **kwargs)
         self.alpha, self.beta = alpha, beta
         self.is_seq2seq = is_seq2seq
+        self.label_ids = torch.tensor(label_ids) if label_ids is not None else None
 
     @property
     def sparse_lm_head(self) -> bool:
         return self.forward_module is not None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels, spans = inputs["labels"], inputs["span_ids"]
+        first = first_label_tokens(spans)
+        want_logits = self.label_ids is not None
         if self.sparse_lm_head:
-            token_losses = self.run_forward(model, input_ids=inputs["input_ids"],
-                                            attention_mask=inputs["attention_mask"],
-                                            labels=inputs["labels"])["token_losses"]
+            out = self.run_forward(model, input_ids=inputs["input_ids"],
+                                   attention_mask=inputs["attention_mask"], labels=labels)
+            token_losses = out["token_losses"]
+            if want_logits:  # target_logits' rows: positions t with a target at t + 1, row-major
+                where = labels[:, 1:] != IGNORE_INDEX
+                pick = first[:, 1:][where]
+                label_logits, gold = out["target_logits"][pick], labels[:, 1:][where][pick]
+        elif want_logits:
+            token_losses, logits = dense_token_losses(model, inputs, self.is_seq2seq, return_logits=True)
+            if self.is_seq2seq:
+                label_logits, gold = logits[first], labels[first]
+            else:
+                label_logits, gold = logits[:, :-1][first[:, 1:]], labels[:, 1:][first[:, 1:]]
         else:
             token_losses = dense_token_losses(model, inputs, self.is_seq2seq)
-        spans = inputs["span_ids"]
-        loss, label_loss, expl_loss = rationale_loss(token_losses, spans, alpha=self.alpha, beta=self.beta)
+        if want_logits:
+            label_loss = label_set_cross_entropy(label_logits, gold,
+                                                 self.label_ids.to(label_logits.device))
+            expl_loss = span_mean(token_losses, spans, SPAN_EXPLANATION)
+            loss = self.alpha * label_loss + self.beta * expl_loss
+            self.log_term(model, "loss_label", label_loss * len(gold), len(gold))
+        else:
+            loss, label_loss, expl_loss = rationale_loss(token_losses, spans, alpha=self.alpha, beta=self.beta)
         # Logged terms are token means over all batches since the last log: a batch without
         # one span (step-by-step rows, gold_match) must not pull that term towards 0.
         for name, span in (("loss_label", SPAN_LABEL), ("loss_expl", SPAN_EXPLANATION)):
+            if name == "loss_label" and want_logits:
+                continue  # logged above: the label-set CE, one item per row
             mask = spans == span
             self.log_term(model, name, (token_losses * mask).sum(), mask.sum())
         return (loss, {"label_loss": label_loss, "explanation_loss": expl_loss}) if return_outputs else loss
+
+
+def first_label_tokens(span_ids: torch.Tensor) -> torch.Tensor:
+    """``(B, T)`` bool: the first token of each label span in ``span_ids`` ``(B, T)``."""
+    is_label = span_ids == SPAN_LABEL
+    after_label = torch.zeros_like(is_label)
+    after_label[:, 1:] = is_label[:, :-1]
+    return is_label & ~after_label
