@@ -124,6 +124,20 @@ def test_plan_is_named_variants_times_the_grid(toy_recipe):
     assert v.cfg.name == "study/explanation-only,seed=1,training.lr=0.1" and v.cfg.sweep is None
 
 
+def test_only_plans_just_the_named_variants_and_refuses_unknown_names(toy_recipe, tmp_path, capsys):
+    path = toy_recipe({"grid": {"seed": [1, 2]}, "variants": {
+        "label-only": {"loss.beta": 0}, "human": {}, "palm-like": {"loss.beta": 0.5}}})
+    plan = plan_sweep(path, only=["palm-like", "label-only"])
+    assert [v.name for v in plan.variants] == ["label-only,seed=1", "label-only,seed=2",
+                                               "palm-like,seed=1", "palm-like,seed=2"]
+    with pytest.raises(ConfigError, match="--only humn: no such variant; the sweep's variants: "
+                                          "label-only, human, palm-like"):
+        plan_sweep(path, only=["humn"])
+    assert main(["sweep", str(path), "--only", "human", "--output-dir", str(tmp_path / "s"), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "2 variant(s)" in text and "human,seed=2" in text and "label-only" not in text
+
+
 def test_plan_refuses_invalid_combinations_conflicts_and_empty_sweeps(toy_recipe):
     path = toy_recipe({"variants": {"no-label": {"loss.alpha": 0}}})
     with pytest.raises(ConfigError, match="variant no-label: .*metric_for_best=eval_loss"):

@@ -205,9 +205,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from rdistill.sweep import describe_plan, plan_sweep, results_table, run_sweep
+    from rdistill.sweep import describe_plan, plan_sweep, results_table, run_sweep, split_values
 
-    plan = plan_sweep(args.config, args.grid, args.set)
+    plan = plan_sweep(args.config, args.grid, args.set, split_values(args.only) if args.only else None)
     out = Path(args.output_dir or os.path.join("sweeps", plan.name))
     if args.dry_run:
         print(describe_plan(plan, out))
@@ -369,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value for every variant (repeatable)")
     p.add_argument("--output-dir", help="sweep folder (default sweeps/<sweep name>)")
     p.add_argument("--data-dir", help="root for relative data paths (default $RDISTILL_DATA_DIR)")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="train just these named variants of the sweep block")
     p.add_argument("--dry-run", action="store_true", help="list the variants and their state, train nothing")
     p.set_defaults(func=cmd_sweep)
     return parser

@@ -3,8 +3,8 @@
 A sweep is the recipe's ``sweep:`` block and/or ``--grid key=v1,v2`` arguments:
 ``variants`` (named sets of overrides, for runs a grid cannot express, such as the
 baselines) times the cartesian product of the ``grid``. Every variant is validated
-before the first one trains, and trained with :func:`rdistill.methods.rationale.pipeline.train`
-into ``SWEEP_DIR/runs/<variant>/``. Layout::
+before the first one trains, and trained by its method (``train_recipe``) into
+``SWEEP_DIR/runs/<variant>/``; ``--only`` trains some named variants now, the rest later. Layout::
 
     SWEEP_DIR/sweep.json      what was asked: config file, --set, grid, variants
     SWEEP_DIR/runs/<variant>/ one run folder per variant (see rdistill.training.run_folder)
@@ -34,16 +34,8 @@ from typing import Any
 
 import yaml
 
-from rdistill.config import (
-    RunConfig,
-    config_diff,
-    config_hash,
-    config_keys,
-    flatten,
-    read_config_file,
-    set_key,
-    sweep_key_problem,
-)
+from rdistill.config import (RunConfig, config_diff, config_hash, config_keys, flatten, read_config_file,
+                             set_key, sweep_key_problem)
 from rdistill.errors import ConfigError, RdistillError
 from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 from rdistill.methods.base import TrainRequest, resume_conflicts
@@ -162,8 +154,9 @@ def variant_name(named: str | None, overrides: dict[str, Any]) -> str:
 # ---- planning: every variant validated before any work ----
 
 def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
-               sets: list[str] | None = None) -> SweepPlan:
-    """Read the recipe, merge its ``sweep:`` block with ``--grid``, validate every variant."""
+               sets: list[str] | None = None, only: list[str] | None = None) -> SweepPlan:
+    """Read the recipe, merge its ``sweep:`` block with ``--grid``, validate every variant;
+    ``only``: just these named variants (``--only``; a later full sweep collects them all)."""
     sets = list(sets or [])
     base = load_recipe(config_path, sets)  # the file, its sweep block and --set, all checked
     raw = read_config_file(config_path)
@@ -179,6 +172,8 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
                 for s in sets if s.split("=")[0].strip() in swept]
     problems += [f"variant '{v}' sets {k}, which the grid also sweeps"
                  for v, overrides in named.items() for k in overrides if k in grid]
+    problems += [f"--only {o}: no such variant; the sweep's variants: {', '.join(named) or 'none'}"
+                 for o in only or [] if o not in named]
     if problems:
         raise ConfigError(f"{config_path}: " + "\n".join(problems))
     sweep_name = (block.name if block and block.name else None) or base.name
@@ -202,6 +197,8 @@ def plan_sweep(config_path: str | Path, grid_args: list[str] | None = None,
 
     variants: list[Variant] = []
     for vname, voverrides in (named or {None: {}}).items():
+        if only and vname not in only:
+            continue
         for combo in itertools.product(*grid.values()):
             grid_part = dict(zip(grid, combo))
             name, overrides = variant_name(vname, grid_part), {**voverrides, **grid_part}
