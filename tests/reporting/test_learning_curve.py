@@ -110,6 +110,18 @@ def test_tables_and_figure(curve_dir):
     assert ticks == ["1,000", "8,642"]
 
 
+def test_cli_reads_one_sweep_folder_per_size_and_refuses_a_run_given_twice(tmp_path, fakes, capsys):
+    small = _sweep(tmp_path / "1k", fakes, [("label-only", 1000, 0, HALF, 1000), ("human", 1000, 0, ALL, 1000)])
+    large = _sweep(tmp_path / "all", fakes, [("label-only", None, 0, ALL, 8642), ("human", None, 0, NINE, 8642)])
+    assert lc.main([str(small), str(large), "--output-dir", str(tmp_path / "out")]) == 0
+    assert "4 runs" in capsys.readouterr().out
+    tables = (tmp_path / "out" / "learning_curve_tables.md").read_text()
+    assert "| human | 1,000 |" in tables and "| human | 8,642 |" in tables
+    with pytest.raises(SystemExit):
+        lc.main([str(small), str(small), "--output-dir", str(tmp_path / "again")])
+    assert "the same run is in more than one sweep folder: human at 1,000 rows, seed 0" in capsys.readouterr().err
+
+
 def test_rdistill_plot_draws_it_only_for_a_train_size_sweep(curve_dir, sweep_dir, tmp_path):
     assert "learning_curve" in sweep_figures(load_sweep(curve_dir)).figures
     skipped = sweep_figures(load_sweep(sweep_dir)).skipped

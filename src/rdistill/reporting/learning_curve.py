@@ -9,8 +9,9 @@ interval of that run's test rows. Paired differences match rows by seed and uid 
 every variant is tested on the same rows): the mean per-row difference pooled over seeds, a
 bootstrap interval that resamples rows within each seed, and McNemar's exact test.
 
-Also ``python -m rdistill.reporting.learning_curve SWEEP --output-dir DIR``: the figure and
-the tables (Markdown), read from the sweep folder alone. Pure Python and matplotlib, no torch.
+Also ``python -m rdistill.reporting.learning_curve SWEEP [SWEEP ...] --output-dir DIR``: the
+figure and the tables (Markdown), read from the sweep folders alone (one per size when sizes
+train for different steps). Pure Python and matplotlib, no torch.
 """
 
 from __future__ import annotations
@@ -269,11 +270,16 @@ def markdown_tables(runs: Sequence[CurveRun], baseline: str = "label-only") -> s
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rdistill.reporting.learning_curve",
                                      description="learning-curve figure and tables of a sweep folder")
-    parser.add_argument("sweep")
+    parser.add_argument("sweeps", nargs="+", metavar="SWEEP",
+                        help="sweep folders (one per training-set size when sizes train for other steps)")
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--baseline", default="label-only", help="series the others are compared with")
     args = parser.parse_args(argv)
-    runs = curve_runs(load_sweep(args.sweep).variants)
+    runs = [run for sweep in args.sweeps for run in curve_runs(load_sweep(sweep).variants)]
+    points = Counter((r.series, r.size, r.seed) for r in runs)
+    twice = sorted(f"{s} at {n:,} rows, seed {seed}" for (s, n, seed), k in points.items() if k > 1)
+    if twice:
+        parser.error("the same run is in more than one sweep folder: " + "; ".join(twice))
     out = Path(args.output_dir)
     buffer = io.BytesIO()
     with house_style():  # as rdistill plot saves its figures
