@@ -73,6 +73,8 @@ EVAL = cases(
     ("run-config-empty", eval_run(damage=replace("config.yaml", "")), "config.yaml", "empty"),
     ("run-config-a-list", eval_run(damage=replace("config.yaml", "- a\n")), "config.yaml", "mapping"),
     ("run-config-unknown-key", eval_run(damage=append("config.yaml", "colour: red\n")), "colour: unknown key"),
+    ("run-config-edited", eval_run(damage=append("config.yaml", "# a comment: still valid YAML\n")),
+     "config.yaml", "changed since the run finished"),
     ("run-student-missing", eval_run(damage=remove("student")), "student"),
     ("run-student-meta-truncated", eval_run(damage=cut("student/rdistill.json")), "rdistill.json"),
     ("run-student-meta-a-list", eval_run(damage=replace("student/rdistill.json", "[1, 2]")), "rdistill.json"),

@@ -75,6 +75,7 @@ def open_run(run_dir: str | Path) -> tuple[RunFolder, RunConfig, Method]:
         raise ConfigError(f"'{run_dir}' is not a finished rdistill run (nor an `rdistill export` folder): "
                           f"{folder.config} is missing")
     cfg = load_recipe(folder.config)
+    folder.check_config_unchanged()  # after parsing: a file that does not parse says why itself
     return folder, cfg, method_of(cfg)
 
 
