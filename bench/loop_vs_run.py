@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import tempfile
@@ -67,9 +66,10 @@ def step_positions(cfg, data_dir: str | None, steps: int) -> list[int]:
     return [sum(micro[i * accum:(i + 1) * accum]) for i in range(steps)]
 
 
-def run_intervals(metrics_log: Path, save_steps: int) -> tuple[list[dict], int]:
+def run_intervals(metrics_log: Path, save_steps: int | None) -> tuple[list[dict], int]:
     """Logging intervals ``(from, to]`` with their seconds, and whether an evaluation or a save ran
-    in them; also the last logged step."""
+    in them; also the last logged step. ``save_steps`` None: the run saved only when it evaluated
+    (a run with dev rows checkpoints at its evaluations)."""
     rows = [json.loads(line) for line in metrics_log.read_text().splitlines() if line.strip()]
     logs = [(r["step"], r["elapsed_s"]) for r in rows if "loss" in r and "elapsed_s" in r]
     evals = {r["step"] for r in rows if any(k.startswith("eval_") for k in r)}
@@ -77,7 +77,7 @@ def run_intervals(metrics_log: Path, save_steps: int) -> tuple[list[dict], int]:
     for (a, ta), (b, tb) in zip(logs, logs[1:]):
         out.append({"from": a, "to": b, "seconds": round(tb - ta, 3),
                     "evaluation": any(a <= e < b for e in evals),
-                    "save": any(a <= s < b for s in range(save_steps, b, save_steps))})
+                    "save": bool(save_steps) and any(a <= s < b for s in range(save_steps, b, save_steps))})
     return out, logs[-1][0] if logs else 0
 
 
@@ -108,16 +108,9 @@ def compare(intervals: list[dict], positions: list[int], rate: float) -> dict:
         "with_saves": totals([iv for iv in intervals if iv["save"] and not iv["evaluation"]]),
         "with_evaluations": totals([iv for iv in intervals if iv["evaluation"]]),
         # How much of the interval-to-interval variation the batches' sizes explain.
-        "positions_seconds_correlation": (round(_correlation(per_step_positions, seconds), 3)
+        "positions_seconds_correlation": (round(statistics.correlation(per_step_positions, seconds), 3)
                                           if len(plain) > 2 else None),
     }
-
-
-def _correlation(x: list[float], y: list[float]) -> float:
-    mx, my = statistics.fmean(x), statistics.fmean(y)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    sxx, syy = sum((a - mx) ** 2 for a in x), sum((b - my) ** 2 for b in y)
-    return sxy / math.sqrt(sxx * syy) if sxx and syy else float("nan")
 
 
 def bench_rate(bench: dict) -> tuple[float, str]:
@@ -137,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_recipe(folder.config, ["training.precision=fp32"])  # no precision probe: batches only
     bench = json.loads(Path(args.bench).read_text())
     rate, source = bench_rate(bench)
-    intervals, last_step = run_intervals(folder.metrics_log, cfg.training.save_steps)
+    intervals, last_step = run_intervals(folder.metrics_log, None if cfg.data.dev_size else cfg.training.save_steps)
     positions = step_positions(cfg, args.data_dir, last_step)
     result = {"run": str(args.run_dir), "bench": args.bench, "bench_recipe": bench.get("recipe"),
               "bench_timings": source, "bench_seconds_per_1k_positions": round(1000 * rate, 4),

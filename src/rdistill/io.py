@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -150,3 +151,12 @@ def read_yaml(path: str | Path, error: type[Exception] | None = None) -> Any:
         raise (error or DataError)(f"{path}{where}: not valid YAML ({err.problem or err.context})") from None
     except yaml.YAMLError as err:
         raise (error or DataError)(f"{path}: not valid YAML ({err})") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 hex digest of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

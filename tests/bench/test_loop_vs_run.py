@@ -47,6 +47,8 @@ def test_intervals_split_steps_from_evaluations_and_saves(tmp_path):
     assert last == 10
     assert [(iv["from"], iv["to"], iv["evaluation"], iv["save"]) for iv in intervals] == [
         (2, 4, False, False), (4, 6, True, False), (6, 8, False, True), (8, 10, False, False)]
+    with_dev, _ = loop_vs_run.run_intervals(log, save_steps=None)  # saves only at evaluations
+    assert [iv["save"] for iv in with_dev] == [False] * 4
     positions = [100] * 10  # every step 100 positions; the bench: 0.02 s per position -> 2 s a step
     result = loop_vs_run.compare(intervals, positions, rate=0.02)
     assert result["steps_only"]["measured_step_s"] == 2.0 and result["steps_only"]["predicted_step_s"] == 2.0

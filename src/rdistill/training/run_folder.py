@@ -21,7 +21,6 @@ Only the folder's shape lives here; what goes into the files is the method's.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from pathlib import Path
 import torch
 
 from rdistill.errors import ConfigError, ModelError
-from rdistill.io import check_writable, write_json_atomic, write_text_atomic
+from rdistill.io import check_writable, file_sha256, write_json_atomic, write_text_atomic
 from rdistill.training.distributed import is_main_process, wait_for_everyone
 
 log = logging.getLogger("rdistill.run_folder")
@@ -154,22 +153,20 @@ class RunFolder:
         """The main process writes ``summary`` (other ranks pass theirs or None); every rank
         returns once it is on disk."""
         if is_main_process():
-            if summary is not None and self.config.is_file():  # what config.yaml held at the end
-                summary = {**summary, "config_file_sha256": hashlib.sha256(self.config.read_bytes()).hexdigest()}
             write_json_atomic(self.summary, summary)
         wait_for_everyone()
 
     def check_config_unchanged(self) -> None:
-        """ConfigError when ``config.yaml`` differs from the file the finished run recorded: a file
-        cut or edited later may still parse, and would then describe another run."""
+        """ConfigError when ``config.yaml`` is not the file the finished run trained with: its
+        ``summary.json`` holds ``config_hash``, the sha256 of exactly that text. A file cut or
+        edited later may still parse, and would then describe another run."""
         try:
-            recorded = json.loads(self.summary.read_text(encoding="utf-8")).get("config_file_sha256")
+            recorded = json.loads(self.summary.read_text(encoding="utf-8")).get("config_hash")
         except (OSError, ValueError, AttributeError):
-            return  # unfinished, or a summary from before this record: nothing to compare with
-        if recorded and recorded != hashlib.sha256(self.config.read_bytes()).hexdigest():
+            return  # unfinished (or a summary without it): nothing to compare with
+        if recorded and recorded != file_sha256(self.config):
             raise ConfigError(f"{self.config} has changed since the run finished (its sha256 is not "
-                              "summary.json's config_file_sha256): cut or edited; restore it, or retrain the run")
-
+                              "summary.json's config_hash): cut or edited; restore it, or retrain the run")
 
 def save_student(model, tokenizer, folder: RunFolder, meta: dict) -> None:
     """Adapter only for LoRA (a few MB), full safetensors weights otherwise, the tokenizer,

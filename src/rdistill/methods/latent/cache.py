@@ -14,7 +14,7 @@ import torch
 from safetensors import safe_open
 
 from rdistill.errors import DataError
-from rdistill.methods.latent.extract import file_sha256
+from rdistill.io import file_sha256
 
 
 class LatentCache:

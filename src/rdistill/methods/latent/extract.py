@@ -18,7 +18,6 @@ writes ``index.json`` and the final manifest from every rank's shard records onc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from safetensors.torch import save_file
 
 from rdistill.data.example import Example
 from rdistill.errors import DataError
-from rdistill.io import write_json_atomic
+from rdistill.io import file_sha256, write_json_atomic
 from rdistill.methods.latent.manifest import (
     FORMAT_VERSION,
     check_same_extraction,
@@ -59,14 +58,6 @@ DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
 def shard_name(i: int) -> str:
     return f"shard-{i:05d}"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _complete_shard(folder: Path, i: int) -> dict | None:

@@ -71,14 +71,14 @@ class RationaleTrainer(DistillTrainer):
                                                  self.label_ids.to(label_logits.device))
             expl_loss = span_mean(token_losses, spans, SPAN_EXPLANATION)
             loss = self.alpha * label_loss + self.beta * expl_loss
-            self.log_term(model, "loss_label", label_loss * len(gold), len(gold))
+            self.log_term(model, "loss_label", label_loss * len(gold), len(gold))  # a mean over rows
         else:
             loss, label_loss, expl_loss = rationale_loss(token_losses, spans, alpha=self.alpha, beta=self.beta)
         # Logged terms are token means over all batches since the last log: a batch without
         # one span (step-by-step rows, gold_match) must not pull that term towards 0.
-        for name, span in (("loss_label", SPAN_LABEL), ("loss_expl", SPAN_EXPLANATION)):
-            if name == "loss_label" and want_logits:
-                continue  # logged above: the label-set CE, one item per row
+        spans_logged = (("loss_expl", SPAN_EXPLANATION),) if want_logits else (
+            ("loss_label", SPAN_LABEL), ("loss_expl", SPAN_EXPLANATION))
+        for name, span in spans_logged:
             mask = spans == span
             self.log_term(model, name, (token_losses * mask).sum(), mask.sum())
         return (loss, {"label_loss": label_loss, "explanation_loss": expl_loss}) if return_outputs else loss
