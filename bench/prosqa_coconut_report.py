@@ -21,13 +21,12 @@ import argparse
 import csv
 import io
 import json
-import math
 import random
 from pathlib import Path
 
 from rdistill.data.answers import answers_match, normalize_answer
 from rdistill.io import write_bytes_atomic, write_json_atomic, write_text_atomic
-from rdistill.reporting import learning_curve
+from rdistill import stats
 from rdistill.reporting.figures import figure_bytes
 
 # variant -> (run folder under --runs, student blocks of 30, what it is)
@@ -50,32 +49,23 @@ PAIRS = (("coconut", "cot-sft"), ("coconut-distill", "no-cot-sft"), ("coconut-di
          ("cot-sft", "no-cot-sft"), ("coconut-distill", "coconut"), ("coconut-distill-full", "coconut"),
          ("latent-cot", "logit-kd"),
          ("logit-kd-full", "cot-sft"), ("latent-cot-full", "cot-sft"), ("latent-cot-full", "logit-kd-full"))
-Z95, Z80 = 1.959964, 0.841621
 
 
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of k successes in n trials (the reporting package's); (0, 1) for n = 0."""
-    return (0.0, 1.0) if n == 0 else learning_curve.wilson(k, n, z)
+def wilson(k: int, n: int, z: float = stats.Z95) -> tuple[float, float]:
+    """Wilson score interval of k successes in n trials (``rdistill.stats``'); (0, 1) for n = 0."""
+    return (0.0, 1.0) if n == 0 else stats.wilson(k, n, z)
 
 
-# Two-sided exact McNemar p: the reporting package's.
-mcnemar_exact = learning_curve.mcnemar_p
+mcnemar_exact = stats.mcnemar_p  # two-sided exact McNemar p
+rows_needed = stats.rows_needed  # McNemar at 5 % / 80 % power (Connor 1987)
 
 
 def paired_bootstrap(a: list[bool], b: list[bool], *, resamples: int = 10000, seed: int = 0) -> tuple[float, float]:
     """95 % percentile interval of mean(a) - mean(b), the rows resampled together."""
     rng, n = random.Random(seed), len(a)
     diffs = [x - y for x, y in zip(a, b)]
-    stats = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
-    return stats[int(0.025 * resamples)], stats[int(0.975 * resamples) - 1]
-
-
-def rows_needed(diff: float, discordant: float) -> int | None:
-    """Rows for a two-sided McNemar test at 5 % with 80 % power (Connor 1987); None if diff is 0."""
-    if diff == 0 or discordant <= diff * diff:
-        return None
-    root = Z95 * math.sqrt(discordant) + Z80 * math.sqrt(discordant - diff * diff)
-    return math.ceil(root * root / (diff * diff))
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
 def read_run(run: Path) -> dict | None:

@@ -159,7 +159,7 @@ def cmd_compare(args) -> int:
 
     if args.output:
         check_output_file(args.output, "--output")
-    result = compare_runs(args.run_dirs)
+    result = compare_runs(args.run_dirs, paired=args.paired)
     table = markdown_table(result)
     print(table, end="")
     if args.output:
@@ -331,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="one table of every metric across runs (seeds: mean ± std)")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--output", help="comparison JSON (a Markdown table goes next to it)")
+    p.add_argument("--paired", action="store_true",
+                   help="also compare each recipe with the first row by row on the held-out rows both "
+                        "scored: difference with a 95 %% bootstrap interval, McNemar p, verdict")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="label + explanation for new inputs")

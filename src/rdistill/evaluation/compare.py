@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from rdistill.errors import DataError
+from rdistill.evaluation.paired import markdown_paired, paired_against_baseline
 from rdistill.evaluation.seeds import mean_std
 from rdistill.training.run_folder import RunFolder
 
@@ -63,9 +64,11 @@ def run_row(run_dir: str | Path) -> dict:
     return row
 
 
-def compare_runs(run_dirs: Sequence[str | Path]) -> dict:
+def compare_runs(run_dirs: Sequence[str | Path], *, paired: bool = False) -> dict:
     """``{"recipes": [...], "runs": [...]}``; each recipe has ``runs``, ``n``, and per column
-    ``{"mean", "std"}`` (std None for one run) plus ``compression_ratio`` and ``speedup``."""
+    ``{"mean", "std"}`` (std None for one run) plus ``compression_ratio`` and ``speedup``.
+    ``paired``: also ``"paired"``, each later recipe against the first on the rows both scored
+    (``rdistill.evaluation.paired``)."""
     rows = [run_row(d) for d in run_dirs]
     groups: dict[str, list[dict]] = {}
     for row in rows:
@@ -83,7 +86,13 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> dict:
     for entry in recipes:
         entry["compression_ratio"] = _ratio(first["params_total"]["mean"], entry["params_total"]["mean"])
         entry["speedup"] = _ratio(first["latency_ms_p50"]["mean"], entry["latency_ms_p50"]["mean"])
-    return {"baseline": first["name"], "recipes": recipes, "runs": rows}
+    result = {"baseline": first["name"], "recipes": recipes, "runs": rows}
+    if paired:
+        if len(recipes) < 2:
+            raise DataError("--paired needs runs of at least two recipes (the first is the baseline); "
+                            f"all {len(rows)} runs given are seeds of {first['name']}")
+        result["paired"] = paired_against_baseline(recipes)
+    return result
 
 
 def _ratio(reference: float | None, value: float | None) -> float | None:
@@ -111,4 +120,8 @@ def markdown_table(result: dict) -> str:
         extra = [f"{r[k]:.2f}x" if r[k] else "–" for k in ("compression_ratio", "speedup")]
         cells = [r["name"], str(r["n"]), *(_cell(r[c], c) for c in columns), *extra]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    table = "\n".join(lines) + "\n"
+    if result.get("paired"):
+        table += f"\nPaired with {result['baseline']} on the held-out rows both scored:\n\n"
+        table += markdown_paired(result["paired"])
+    return table

@@ -19,65 +19,22 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from rdistill.io import write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
 from rdistill.reporting.style import PALETTE, PlotSkipped, house_style, new_figure, styled
+from rdistill.stats import paired_comparison, t_interval, wilson
 
 SIZE_KEY = "data.train_size"
 SEED_KEY = "seed"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-# Two-sided 95 % quantiles of Student's t by degrees of freedom (beyond 30: the normal's).
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
-
-
-def t_quantile(df: int) -> float:
-    """Two-sided 95 % t quantile; between tabulated degrees of freedom the smaller df (wider)."""
-    if df < 1:
-        raise ValueError("a t interval needs at least two values")
-    return _T975[max(d for d in _T975 if d <= df)] if df <= 30 else 1.96
-
-
-def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``correct / n``."""
-    if n <= 0:
-        raise ValueError("a Wilson interval needs n > 0")
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def t_interval(values: Sequence[float]) -> tuple[float, float | None, float | None]:
-    """(mean, low, high) of a 95 % t interval over ``values``; low/high None for one value."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, None, None
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t_quantile(n - 1) * sd / math.sqrt(n)
-    return mean, mean - half, mean + half
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value: ``b``, ``c`` the two kinds of discordant pairs."""
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
-
-
 @dataclass
 class CurveRun:
     """One finished run of the sweep: its series, training rows, seed and scored test rows."""
@@ -182,21 +139,11 @@ def paired_difference(runs: Sequence[CurveRun], series: str, baseline: str, size
     for s in sorted(set(ours) & set(base), key=lambda s: (s is None, s or 0)):
         uids = sorted(set(ours[s].correct) & set(base[s].correct))
         if uids:
-            strata.append(np.array([int(ours[s].correct[u]) - int(base[s].correct[u]) for u in uids]))
+            strata.append([int(ours[s].correct[u]) - int(base[s].correct[u]) for u in uids])
     if not strata:
         return None
-    pooled = np.concatenate(strata)
-    rng = np.random.default_rng(seed)
-    boot = np.zeros(n_boot)
-    for d in strata:  # resample rows within each seed; the pooled mean weights seeds by their rows
-        boot += d[rng.integers(0, len(d), size=(n_boot, len(d)))].sum(axis=1)
-    boot /= len(pooled)
-    b, c = int((pooled == 1).sum()), int((pooled == -1).sum())
-    low, high = (float(x) for x in np.percentile(boot, [2.5, 97.5]))
-    return {"series": series, "baseline": baseline, "size": size, "seeds": len(strata),
-            "rows": int(len(pooled)), "difference": float(pooled.mean()), "low": low, "high": high,
-            "better": b, "worse": c, "mcnemar_p": mcnemar_p(b, c),
-            "verdict": "no difference" if low <= 0 <= high else ("higher" if low > 0 else "lower")}
+    result = paired_comparison(strata, n_boot=n_boot, seed=seed)
+    return {"series": series, "baseline": baseline, "size": size, "seeds": len(strata), **result}
 
 
 @styled
