@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rdistill.data.answers import answers_match, normalize_answer
 from rdistill.io import write_bytes_atomic, write_json_atomic, write_text_atomic
-from rdistill import stats
+from rdistill.evaluation import stats
 from rdistill.reporting.figures import figure_bytes
 
 # variant -> (run folder under --runs, student blocks of 30, what it is)
@@ -52,7 +52,7 @@ PAIRS = (("coconut", "cot-sft"), ("coconut-distill", "no-cot-sft"), ("coconut-di
 
 
 def wilson(k: int, n: int, z: float = stats.Z95) -> tuple[float, float]:
-    """Wilson score interval of k successes in n trials (``rdistill.stats``'); (0, 1) for n = 0."""
+    """Wilson score interval of k successes in n trials (``rdistill.evaluation.stats``'); (0, 1) for n = 0."""
     return (0.0, 1.0) if n == 0 else stats.wilson(k, n, z)
 
 

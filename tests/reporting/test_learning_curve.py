@@ -7,7 +7,7 @@ import pytest
 from rdistill.reporting import learning_curve as lc
 from rdistill.reporting.figures import sweep_figures
 from rdistill.reporting.results import load_sweep
-from rdistill.stats import wilson
+from rdistill.evaluation.stats import wilson
 
 GOLD = ["entailment", "neutral", "contradiction"] * 4  # 12 test rows per seed
 

@@ -4,7 +4,7 @@ Two variants scored on the same rows are compared row by row, not by their two a
 a row either both get right or wrong says nothing about the difference, so the paired test
 separates much smaller differences than two overlapping Wilson intervals can. Against the
 first recipe (the baseline), each other recipe's runs are matched to the baseline's by seed
-(each seed may hold its own test rows), rows by ``uid``; then ``rdistill.stats``: the mean
+(each seed may hold its own test rows), rows by ``uid``; then ``rdistill.evaluation.stats``: the mean
 per-row difference with a bootstrap interval resampling rows within each seed, McNemar's
 exact test, a verdict ("no difference" when the interval holds 0), and the rows a next run
 would need to separate the two if the observed difference held.
@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from rdistill.errors import DataError
-from rdistill.stats import paired_comparison, wilson
+from rdistill.evaluation.stats import paired_comparison, wilson
 from rdistill.training.run_folder import RunFolder
 
 PREDICTIONS = Path("eval") / "metrics.predictions.jsonl"

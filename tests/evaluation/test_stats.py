@@ -2,7 +2,7 @@
 
 import pytest
 
-from rdistill import stats
+from rdistill.evaluation import stats
 
 
 def test_wilson_and_t_intervals_match_hand_computed_values():
