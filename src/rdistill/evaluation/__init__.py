@@ -1,37 +1,37 @@
-"""Evaluation metrics (one per module, pure) and the evaluator that runs them and writes files."""
+"""Evaluation metrics (one per module, pure) and the evaluator that runs them and writes files.
 
-from rdistill.evaluation.agreement import teacher_agreement
-from rdistill.evaluation.bertscore import (
-    DEFAULT_LAYER,
-    DEFAULT_MODEL,
-    bertscore_f1,
-    clear_bertscore_cache,
-    default_model_dir,
-)
-from rdistill.evaluation.bleu import corpus_bleu
-from rdistill.evaluation.calibration import calibration
-from rdistill.evaluation.classification import INVALID, classification_metrics
-from rdistill.evaluation.consistency import lexical_consistency, lexical_cue
-from rdistill.evaluation.errors import error_analysis, write_errors
-from rdistill.evaluation.evaluator import evaluate_predictions, write_evaluation
-from rdistill.evaluation.rouge import rouge_l
+The names below are loaded on first use (PEP 562), so that a light reader of this package
+(``evaluation.stats`` for the learning-curve report, ``evaluation.paired`` for ``compare``)
+does not import torch and the BERTScore model code with it.
+"""
 
-__all__ = [
-    "DEFAULT_LAYER",
-    "DEFAULT_MODEL",
-    "INVALID",
-    "bertscore_f1",
-    "calibration",
-    "classification_metrics",
-    "clear_bertscore_cache",
-    "corpus_bleu",
-    "default_model_dir",
-    "error_analysis",
-    "evaluate_predictions",
-    "lexical_consistency",
-    "lexical_cue",
-    "rouge_l",
-    "teacher_agreement",
-    "write_errors",
-    "write_evaluation",
-]
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "teacher_agreement": "agreement",
+    "DEFAULT_LAYER": "bertscore", "DEFAULT_MODEL": "bertscore", "bertscore_f1": "bertscore",
+    "clear_bertscore_cache": "bertscore", "default_model_dir": "bertscore",
+    "corpus_bleu": "bleu",
+    "calibration": "calibration",
+    "INVALID": "classification", "classification_metrics": "classification",
+    "lexical_consistency": "consistency", "lexical_cue": "consistency",
+    "error_analysis": "errors", "write_errors": "errors",
+    "evaluate_predictions": "evaluator", "write_evaluation": "evaluator",
+    "rouge_l": "rouge",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -27,10 +27,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from rdistill.evaluation.stats import paired_comparison, t_interval, wilson
 from rdistill.io import write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
 from rdistill.reporting.style import PALETTE, PlotSkipped, house_style, new_figure, styled
-from rdistill.evaluation.stats import paired_comparison, t_interval, wilson
 
 SIZE_KEY = "data.train_size"
 SEED_KEY = "seed"
