@@ -112,3 +112,13 @@ def test_rdistill_plot_draws_it_only_for_a_train_size_sweep(curve_dir, sweep_dir
     assert lc.main([str(curve_dir), "--output-dir", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert "Paired difference" in (tmp_path / "out" / "learning_curve_tables.md").read_text()
+
+
+def test_the_report_imports_no_torch():
+    # It runs where the sweep's files are, often not where the students were trained.
+    import subprocess
+    import sys
+
+    code = "import sys, rdistill.reporting.learning_curve; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
