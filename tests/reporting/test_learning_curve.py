@@ -7,6 +7,7 @@ import pytest
 from rdistill.reporting import learning_curve as lc
 from rdistill.reporting.figures import sweep_figures
 from rdistill.reporting.results import load_sweep
+from rdistill.evaluation import stats
 from rdistill.evaluation.stats import wilson
 
 GOLD = ["entailment", "neutral", "contradiction"] * 4  # 12 test rows per seed
@@ -86,6 +87,9 @@ def test_tables_and_figure(curve_dir):
     assert "| human | 1,000 | 2 | 24 | +37.5 |" in text
     assert "| label-only | 1,000 | 2 | 50.0 / 75.0 | 62.5 |" in text
     assert "no difference" in text and "higher" in text
+    # human: 9 of 24 rows better, none worse -> pd = d = 0.375: the next run's size is computable.
+    assert f"| higher | ~{stats.rows_needed(9 / 24, 9 / 24):,} |" in text
+    assert "| no difference | – |" in text  # "same" equals label-only row for row
     figure = lc.learning_curve(lc.curve_points(runs))
     gids = {a.get_gid() for a in figure.findobj() if (a.get_gid() or "").startswith("learning_curve|")}
     assert gids == {"learning_curve|label-only", "learning_curve|human", "learning_curve|same"}

@@ -206,11 +206,15 @@ def markdown_tables(runs: Sequence[CurveRun], baseline: str = "label-only") -> s
     if diffs:
         lines += ["", f"### Paired difference to {baseline} (same seeds, same test rows)", "",
                   "| series | train rows | seeds | rows | difference (points) | bootstrap 95 % "
-                  "| right only here / only baseline | McNemar p | |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| right only here / only baseline | McNemar p | | rows to separate* |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for d in diffs:
+            needed = "–" if d["rows_needed"] is None else f"~{d['rows_needed']:,}"
             lines.append(f"| {d['series']} | {d['size']:,} | {d['seeds']} | {d['rows']:,} "
                          f"| {100 * d['difference']:+.1f} | {100 * d['low']:+.1f} to {100 * d['high']:+.1f} "
-                         f"| {d['better']} / {d['worse']} | {d['mcnemar_p']:.3f} | {d['verdict']} |")
+                         f"| {d['better']} / {d['worse']} | {d['mcnemar_p']:.3f} | {d['verdict']} | {needed} |")
+        lines += ["", "*Paired rows a McNemar test at 5 % with 80 % power would need if the observed "
+                  "difference and share of discordant rows held."]
     return "\n".join(lines) + "\n"
 
 
