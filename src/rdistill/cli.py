@@ -157,9 +157,11 @@ def cmd_compare(args) -> int:
     from rdistill.evaluation.compare import compare_runs, markdown_table
     from rdistill.io import check_output_file, write_json_atomic, write_text_atomic
 
+    if args.predictions and not args.paired:
+        raise DataError("--predictions names the file --paired reads; give --paired as well")
     if args.output:
         check_output_file(args.output, "--output")
-    result = compare_runs(args.run_dirs, paired=args.paired)
+    result = compare_runs(args.run_dirs, paired=args.paired, predictions=args.predictions)
     table = markdown_table(result)
     print(table, end="")
     if args.output:
@@ -334,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paired", action="store_true",
                    help="also compare each recipe with the first row by row on the held-out rows both "
                         "scored: difference with a 95 %% bootstrap interval, McNemar p, verdict")
+    p.add_argument("--predictions", metavar="PATH",
+                   help="with --paired: the predictions file inside each run folder (default eval/metrics.predictions.jsonl)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="label + explanation for new inputs")

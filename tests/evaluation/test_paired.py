@@ -103,3 +103,34 @@ def test_paired_cli_writes_json_and_markdown(tmp_path):
     [entry] = json.loads(out.read_text())["paired"]
     assert entry["name"] == "a-lr2e-4" and (entry["better"], entry["worse"]) == (5, 0)
     assert "| a-lr2e-4 | a | 30 (0) |" in out.with_suffix(".md").read_text()
+
+
+def test_paired_reads_another_predictions_file_when_named(tmp_path, capsys):
+    # Training scored 30 rows; a later `rdistill eval RUN --output RUN/eval/full.json` scored 60.
+    a = _run(tmp_path, "a", 0, [True] * 30)
+    b = _run(tmp_path, "b", 0, [True] * 30, lr=2e-4)
+    other = {"entailment": "neutral", "neutral": "contradiction", "contradiction": "entailment"}
+    for run, right in ((a, lambda i: i < 30), (b, lambda i: True)):
+        rows = [{"uid": f"s0:{i}", "gold_label": g, "pred_label": g if right(i) else other[g]}
+                for i, g in enumerate(GOLD * 2)]
+        (run / "eval" / "full.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    [default] = compare_runs([a, b], paired=True)["paired"]
+    assert default["rows"] == 30 and default["difference"] == 0
+    result = compare_runs([a, b], paired=True, predictions="eval/full.predictions.jsonl")
+    [entry] = result["paired"]
+    assert entry["rows"] == 60 and (entry["better"], entry["worse"]) == (30, 0)
+    assert "(`eval/full.predictions.jsonl`)" in markdown_table(result)
+    out = tmp_path / "cmp.json"
+    assert main(["compare", str(a), str(b), "--paired", "--predictions", "eval/full.predictions.jsonl",
+                 "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["paired"][0]["rows"] == 60
+    # Named but absent in a run, absolute, or without --paired: refused, nothing written.
+    (b / "eval" / "full.predictions.jsonl").unlink()
+    for argv, message in ((["--paired", "--predictions", "eval/full.predictions.jsonl"],
+                           "no eval/full.predictions.jsonl"),
+                          (["--paired", "--predictions", str(a / "eval" / "full.predictions.jsonl")],
+                           "not an absolute one"),
+                          (["--predictions", "eval/full.predictions.jsonl"], "give --paired as well")):
+        assert main(["compare", str(a), str(b), *argv, "--output", str(tmp_path / "x.json")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

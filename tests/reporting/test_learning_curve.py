@@ -109,6 +109,27 @@ def test_cli_reads_one_sweep_folder_per_size_and_refuses_a_run_given_twice(tmp_p
     assert "the same run is in more than one sweep folder: human at 1,000 rows, seed 0" in capsys.readouterr().err
 
 
+def test_a_named_predictions_file_replaces_the_runs_own_where_present(curve_dir, tmp_path, capsys):
+    # label-only seed 0 was scored on 12 rows in training; later on 24 rows (all right).
+    run = curve_dir / "runs" / "label-only,data.train_size=1000,seed=0"
+    more = [{"uid": f"r{i}", "gold_label": g, "pred_label": g} for i, g in enumerate(GOLD * 2)]
+    (run / "eval" / "full.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
+    runs = {(r.series, r.size, r.seed): r for r in
+            lc.curve_runs(load_sweep(curve_dir).variants, "eval/full.predictions.jsonl")}
+    rescored = runs[("label-only", 1000, 0)]
+    assert (rescored.n, rescored.accuracy) == (24, 1.0)
+    assert (runs[("label-only", 1000, 1)].n, runs[("label-only", 1000, 1)].accuracy) == (12, 0.75)  # kept
+    # Paired on the rows both scored: human (12 rows, all right) vs label-only's 24 -> 12 shared.
+    pair = lc.paired_difference(list(runs.values()), "human", "label-only", 1000, n_boot=500)
+    assert pair["rows"] == 12 + 12 and (pair["better"], pair["worse"]) == (3, 0)
+    assert lc.main([str(curve_dir), "--output-dir", str(tmp_path / "out"),
+                    "--predictions", "eval/full.predictions.jsonl"]) == 0
+    assert "| label-only | 1,000 | 0 | 100.0 |" in (tmp_path / "out" / "learning_curve_tables.md").read_text()
+    with pytest.raises(SystemExit):
+        lc.main([str(curve_dir), "--output-dir", str(tmp_path / "x"), "--predictions", str(run / "eval")])
+    assert "give a path inside each run folder" in capsys.readouterr().err
+
+
 def test_rdistill_plot_draws_it_only_for_a_train_size_sweep(curve_dir, sweep_dir, tmp_path):
     assert "learning_curve" in sweep_figures(load_sweep(curve_dir)).figures
     skipped = sweep_figures(load_sweep(sweep_dir)).skipped

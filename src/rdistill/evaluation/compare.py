@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from rdistill.errors import DataError
-from rdistill.evaluation.paired import markdown_paired, paired_against_baseline
+from rdistill.evaluation.paired import PREDICTIONS, markdown_paired, paired_against_baseline
 from rdistill.evaluation.seeds import mean_std
 from rdistill.training.run_folder import RunFolder
 
@@ -64,11 +64,13 @@ def run_row(run_dir: str | Path) -> dict:
     return row
 
 
-def compare_runs(run_dirs: Sequence[str | Path], *, paired: bool = False) -> dict:
+def compare_runs(run_dirs: Sequence[str | Path], *, paired: bool = False,
+                 predictions: str | Path | None = None) -> dict:
     """``{"recipes": [...], "runs": [...]}``; each recipe has ``runs``, ``n``, and per column
     ``{"mean", "std"}`` (std None for one run) plus ``compression_ratio`` and ``speedup``.
     ``paired``: also ``"paired"``, each later recipe against the first on the rows both scored
-    (``rdistill.evaluation.paired``)."""
+    (``rdistill.evaluation.paired``), read from ``predictions`` in each run folder (default
+    ``eval/metrics.predictions.jsonl``)."""
     rows = [run_row(d) for d in run_dirs]
     groups: dict[str, list[dict]] = {}
     for row in rows:
@@ -91,7 +93,9 @@ def compare_runs(run_dirs: Sequence[str | Path], *, paired: bool = False) -> dic
         if len(recipes) < 2:
             raise DataError("--paired needs runs of at least two recipes (the first is the baseline); "
                             f"all {len(rows)} runs given are seeds of {first['name']}")
-        result["paired"] = paired_against_baseline(recipes)
+        predictions = predictions or PREDICTIONS
+        result["paired"] = paired_against_baseline(recipes, predictions)
+        result["paired_predictions"] = str(predictions)
     return result
 
 
@@ -122,6 +126,7 @@ def markdown_table(result: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines) + "\n"
     if result.get("paired"):
-        table += f"\nPaired with {result['baseline']} on the held-out rows both scored:\n\n"
+        table += (f"\nPaired with {result['baseline']} on the held-out rows both scored "
+                  f"(`{result['paired_predictions']}`):\n\n")
         table += markdown_paired(result["paired"])
     return table

@@ -9,7 +9,9 @@ per-row difference with a bootstrap interval resampling rows within each seed, M
 exact test, a verdict ("no difference" when the interval holds 0), and the rows a next run
 would need to separate the two if the observed difference held.
 
-Reads ``RUN/eval/metrics.predictions.jsonl`` (written by ``train`` and ``eval``): a row is right
+Reads ``RUN/eval/metrics.predictions.jsonl`` (written by ``train``), or another predictions file
+inside every run folder (``predictions``: e.g. ``eval/full.predictions.jsonl`` that
+``rdistill eval RUN --output RUN/eval/full.json`` wrote on more held-out rows): a row is right
 when its ``correct`` is true (answer tasks) or its ``pred_label`` equals its ``gold_label``.
 """
 
@@ -36,11 +38,16 @@ def run_seed(run_dir: Path) -> int | None:
     return seed if isinstance(seed, int) else None
 
 
-def right_per_row(run_dir: str | Path) -> dict[str, bool]:
-    """``uid -> right`` for every scored row of a run; a row without what it takes is refused."""
-    path = Path(run_dir) / PREDICTIONS
+def right_per_row(run_dir: str | Path, predictions: str | Path = PREDICTIONS) -> dict[str, bool]:
+    """``uid -> right`` for every scored row of a run; a row without what it takes is refused.
+
+    ``predictions``: the predictions file, relative to the run folder."""
+    if Path(predictions).is_absolute():
+        raise DataError(f"--predictions {predictions}: give a path inside each run folder "
+                        f"(e.g. {PREDICTIONS}), not an absolute one")
+    path = Path(run_dir) / predictions
     if not path.is_file():
-        raise DataError(f"{run_dir}: no {PREDICTIONS} (train or evaluate the run first; "
+        raise DataError(f"{run_dir}: no {predictions} (train or evaluate the run first; "
                         "--paired compares the runs row by row)")
     right: dict[str, bool] = {}
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -78,16 +85,17 @@ def _pairs(base_runs: Sequence[str], runs: Sequence[str]) -> list[tuple[str, str
                     "matches the runs of one seed")
 
 
-def paired_against_baseline(recipes: Sequence[dict]) -> list[dict]:
+def paired_against_baseline(recipes: Sequence[dict], predictions: str | Path = PREDICTIONS) -> list[dict]:
     """One entry per recipe after the first: its paired comparison with the first.
 
-    ``recipes``: as ``compare_runs`` groups them (``name``, ``runs``).
+    ``recipes``: as ``compare_runs`` groups them (``name``, ``runs``); ``predictions``: the
+    predictions file read in every run folder.
     """
     baseline, correct = recipes[0], {}
 
     def rows(run: str) -> dict[str, bool]:
         if run not in correct:
-            correct[run] = right_per_row(run)
+            correct[run] = right_per_row(run, predictions)
         return correct[run]
 
     entries = []

@@ -9,9 +9,12 @@ interval of that run's test rows. Paired differences match rows by seed and uid 
 every variant is tested on the same rows): the mean per-row difference pooled over seeds, a
 bootstrap interval that resamples rows within each seed, and McNemar's exact test.
 
-Also ``python -m rdistill.reporting.learning_curve SWEEP [SWEEP ...] --output-dir DIR``: the
-figure and the tables (Markdown), read from the sweep folders alone (one per size when sizes
-train for different steps). Pure Python and matplotlib, no torch.
+Also ``python -m rdistill.reporting.learning_curve SWEEP [SWEEP ...] --output-dir DIR
+[--predictions PATH]``: the figure and the tables (Markdown), read from the sweep folders alone
+(one per size when sizes train for different steps). ``--predictions`` names a predictions file
+inside the run folders to score instead of the one training wrote (e.g. the whole held-out
+split, scored afterwards by ``rdistill eval RUN --output RUN/eval/full.json``); a run without it
+keeps its own, and the tables give every run's test rows. Pure Python and matplotlib, no torch.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from rdistill.evaluation.stats import paired_comparison, t_interval, wilson
-from rdistill.io import write_bytes_atomic, write_text_atomic
+from rdistill.io import iter_jsonl, write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
 from rdistill.reporting.style import PALETTE, PlotSkipped, house_style, new_figure, styled
 
@@ -73,14 +76,19 @@ def train_rows(v: SweepVariant) -> int | None:
         return None
 
 
-def curve_runs(variants: Sequence[SweepVariant]) -> list[CurveRun]:
-    """The finished runs with a label accuracy and a known training-set size."""
+def curve_runs(variants: Sequence[SweepVariant], predictions: str | None = None) -> list[CurveRun]:
+    """The finished runs with a label accuracy and a known training-set size.
+
+    ``predictions``: a predictions file inside the run folder read instead of the run's own
+    (``eval/metrics.predictions.jsonl``) where the run has it."""
     runs = []
     for v in variants:
         acc, size = v.metric("label_accuracy"), train_rows(v)
         if acc is None or size is None:
             continue
         preds = v.run.predictions if v.run is not None else []
+        if predictions and v.run is not None and (v.run.path / predictions).is_file():
+            preds = [row for _, row in iter_jsonl(v.run.path / predictions) if isinstance(row, dict)]
         correct = {p["uid"]: p.get("pred_label") == p.get("gold_label") for p in preds if "uid" in p}
         n = len(correct) or int(v.metric("n") or 0)
         if correct:
@@ -225,8 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="sweep folders (one per training-set size when sizes train for other steps)")
     parser.add_argument("--output-dir", required=True)
     parser.add_argument("--baseline", default="label-only", help="series the others are compared with")
+    parser.add_argument("--predictions", metavar="PATH",
+                        help="predictions file inside each run folder to score instead of the one training "
+                             "wrote, where a run has it (e.g. eval/full.predictions.jsonl from rdistill eval)")
     args = parser.parse_args(argv)
-    runs = [run for sweep in args.sweeps for run in curve_runs(load_sweep(sweep).variants)]
+    if args.predictions and Path(args.predictions).is_absolute():
+        parser.error(f"--predictions {args.predictions}: give a path inside each run folder")
+    runs = [run for sweep in args.sweeps for run in curve_runs(load_sweep(sweep).variants, args.predictions)]
     points = Counter((r.series, r.size, r.seed) for r in runs)
     twice = sorted(f"{s} at {n:,} rows, seed {seed}" for (s, n, seed), k in points.items() if k > 1)
     if twice:
