@@ -1,6 +1,7 @@
 """Learning curves of a train-size x seed sweep: intervals, paired differences, the figure."""
 
 import json
+import math
 
 import pytest
 
@@ -95,6 +96,11 @@ def test_tables_and_figure(curve_dir):
     assert gids == {"learning_curve|label-only", "learning_curve|human", "learning_curve|same"}
     ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
     assert ticks == ["1,000", "8,642"]
+    # "same" was not run at 8,642 rows: its line stops at 1,000 instead of ending elsewhere.
+    lines = {c.get_label(): c.lines[0] for c in figure.axes[0].containers}
+    same = list(lines["same"].get_ydata())
+    assert same[0] == pytest.approx(0.625) and math.isnan(same[1])
+    assert not any(math.isnan(y) for y in lines["human"].get_ydata())
 
 
 def test_cli_reads_one_sweep_folder_per_size_and_refuses_a_run_given_twice(tmp_path, fakes, capsys):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -164,12 +165,16 @@ def learning_curve(points: Sequence[CurvePoint]) -> Figure:
     figure = new_figure(height_in=3.6)
     ax = figure.subplots()
     for k, name in enumerate(series):
-        members = sorted((p for p in points if p.series == name), key=lambda p: p.size)
+        at = {p.size: p for p in points if p.series == name}
+        # Every size on the axis, NaN where this series was not run: the line breaks there
+        # instead of drawing a straight segment across a size nobody measured for it.
+        members = [at.get(size) for size in sizes]
         # Side by side at each size (a small multiplicative offset), so the bars do not overlap.
         shift = 1.0 + 0.025 * (k - (len(series) - 1) / 2)
-        xs = [p.size * shift for p in members]
-        ys = [p.mean for p in members]
-        errors = [[p.mean - p.low for p in members], [p.high - p.mean for p in members]]
+        xs = [size * shift for size in sizes]
+        ys = [p.mean if p else math.nan for p in members]
+        errors = [[p.mean - p.low if p else math.nan for p in members],
+                  [p.high - p.mean if p else math.nan for p in members]]
         ax.errorbar(xs, ys, yerr=errors, marker=_MARKERS[k % len(_MARKERS)], capsize=3,
                     color=PALETTE[k % len(PALETTE)], markersize=4, linewidth=1.4, label=name,
                     gid=f"learning_curve|{name}")
