@@ -134,6 +134,13 @@ def test_a_named_predictions_file_replaces_the_runs_own_where_present(curve_dir,
     with pytest.raises(SystemExit):
         lc.main([str(curve_dir), "--output-dir", str(tmp_path / "x"), "--predictions", str(run / "eval")])
     assert "give a path inside each run folder" in capsys.readouterr().err
+    # A named file with a row that is not a prediction: refused naming file and line, exit 2.
+    (run / "eval" / "full.predictions.jsonl").write_text(json.dumps(more[0]) + "\n[1, 2]\n")
+    with pytest.raises(SystemExit) as exit_:
+        lc.main([str(curve_dir), "--output-dir", str(tmp_path / "y"), "--predictions", "eval/full.predictions.jsonl"])
+    assert exit_.value.code == 2
+    assert "full.predictions.jsonl line 2: not a prediction" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
 
 
 def test_rdistill_plot_draws_it_only_for_a_train_size_sweep(curve_dir, sweep_dir, tmp_path):

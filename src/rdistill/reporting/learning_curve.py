@@ -31,6 +31,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from rdistill.errors import DataError
 from rdistill.evaluation.stats import paired_comparison, t_interval, wilson
 from rdistill.io import iter_jsonl, write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
@@ -77,6 +78,16 @@ def train_rows(v: SweepVariant) -> int | None:
         return None
 
 
+def _named_predictions(path: Path) -> list[dict]:
+    """Every row of a predictions file the user named; one that is not a prediction is refused."""
+    rows = []
+    for line_no, row in iter_jsonl(path):
+        if not isinstance(row, dict) or "uid" not in row:
+            raise DataError(f"{path} line {line_no}: not a prediction (a JSON object with a 'uid')")
+        rows.append(row)
+    return rows
+
+
 def curve_runs(variants: Sequence[SweepVariant], predictions: str | None = None) -> list[CurveRun]:
     """The finished runs with a label accuracy and a known training-set size.
 
@@ -89,7 +100,7 @@ def curve_runs(variants: Sequence[SweepVariant], predictions: str | None = None)
             continue
         preds = v.run.predictions if v.run is not None else []
         if predictions and v.run is not None and (v.run.path / predictions).is_file():
-            preds = [row for _, row in iter_jsonl(v.run.path / predictions) if isinstance(row, dict)]
+            preds = _named_predictions(v.run.path / predictions)
         correct = {p["uid"]: p.get("pred_label") == p.get("gold_label") for p in preds if "uid" in p}
         n = len(correct) or int(v.metric("n") or 0)
         if correct:
@@ -244,7 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.predictions and Path(args.predictions).is_absolute():
         parser.error(f"--predictions {args.predictions}: give a path inside each run folder")
-    runs = [run for sweep in args.sweeps for run in curve_runs(load_sweep(sweep).variants, args.predictions)]
+    try:
+        runs = [run for sweep in args.sweeps for run in curve_runs(load_sweep(sweep).variants, args.predictions)]
+    except DataError as err:
+        parser.exit(2, f"error: {err}\n")
     points = Counter((r.series, r.size, r.seed) for r in runs)
     twice = sorted(f"{s} at {n:,} rows, seed {seed}" for (s, n, seed), k in points.items() if k > 1)
     if twice:
