@@ -4,10 +4,9 @@
 type, bad value) and raises one :class:`ConfigError` naming the file and each
 key, so a user fixes a recipe in one go instead of one error per run.
 
-This module is the ground floor: it knows the sections every run shares. A method's
-own section (``latent:``, ``coconut:``) and the names that come from registries
-(``method``, ``data.dataset``) are added and checked by :mod:`rdistill.methods`,
-whose ``load_recipe`` is what the command line and sweeps call.
+The ground floor: the sections every run shares. A method's own section (``latent:``,
+``coconut:``) and the registries' names (``method``, ``data.dataset``) are added and checked
+by :mod:`rdistill.methods`, whose ``load_recipe`` the command line and sweeps call.
 """
 
 from __future__ import annotations
@@ -87,6 +86,7 @@ class ModelConfig(Section):
     kind: Literal["auto", "causal", "seq2seq"] = "auto"
     trust_remote_code: bool = False
     attention: Literal["auto", "sdpa", "eager"] = "auto"  # training kernel: training/attention.py
+    label_head: Literal["none", "encoder"] = "none"  # encoder: a classifier on the encoder's states
 
 
 class FinetuneConfig(Section):

@@ -53,15 +53,20 @@ def load_recipe(path: str | Path | None, overrides: list[str] | None = None,
                                  f"'{cfg.method}': remove it or set method: {m.name}")
                      for m in METHODS.values() if m.section and m.name != cfg.method
                      and getattr(cfg, m.section) is not None]
-        if cfg.loss.label_softmax != "vocab" and not METHODS[cfg.method].trains_label_words:
-            problems.append(("loss.label_softmax", f"'{cfg.loss.label_softmax}' but method '{cfg.method}' "
-                                                   "trains no label words: remove it"))
+        problems += [(key, f"'{value}' but method '{cfg.method}' trains no label words: remove it")
+                     for key, value in label_keys(cfg) if not METHODS[cfg.method].trains_label_words]
     problems += recipe_problems(cfg.data.dataset, split_by=cfg.data.split_by, task_prefix=cfg.loss.task_prefix,
-                                label_softmax=cfg.loss.label_softmax)
+                                label_keys=label_keys(cfg))
     if problems:
         raise ConfigError(problems_message(str(path) if path else "<config>",
                                            [f"{key}: {problem}" for key, problem in problems]))
     return cfg
+
+
+def label_keys(cfg: RunConfig) -> list[tuple[str, str]]:
+    """``(key, value)`` of the label-scoring settings a recipe changed from their defaults."""
+    return [(k, v) for k, v, default in (("loss.label_softmax", cfg.loss.label_softmax, "vocab"),
+                                         ("model.label_head", cfg.model.label_head, "none")) if v != default]
 
 
 def method_of(cfg: RunConfig) -> Method:

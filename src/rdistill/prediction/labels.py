@@ -32,6 +32,7 @@ from rdistill.tasks.layout import (
     end_token_id,
 )
 from rdistill.models.heads import causal_hidden, lm_head
+from rdistill.models.label_head import encoder_label_logits, label_head_of
 from rdistill.tasks.registry import Task
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,15 @@ class Predictor:
         return lm_head(self.model, hidden[torch.arange(len(dec), device=dev), lengths - 1]).float()
 
     @torch.no_grad()
+    def _head_scores(self, enc: list[list[int]]) -> torch.Tensor:
+        """``(B, L)`` the encoder label head's logits for (right-padded) prompts."""
+        dev = self.model.device
+        ew = max(len(e) for e in enc)
+        enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
+        enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
+        return encoder_label_logits(self.model, enc_t, enc_mask).float()
+
+    @torch.no_grad()
     def _sequence_scores(self, enc, dec) -> torch.Tensor:
         """``(B, L)`` summed log-probabilities of each label's tokens (multi-token labels)."""
         scores = []
@@ -161,7 +171,9 @@ class Predictor:
     def label_probabilities(self, examples: Sequence[Example],
                             explanations: Sequence[str | None] | None = None,
                             batch_size: int | None = None) -> list[dict[str, float]]:
-        """Probability of each label, normalised over the task's label set."""
+        """Probability of each label, normalised over the task's label set (from the encoder label
+        head when the student has one: the decoder is then not run)."""
+        head = self.is_seq2seq and label_head_of(self.model) is not None
         contexts = [self._label_context(ex, explanations[i] if explanations else None)
                     for i, ex in enumerate(examples)]
         order = sorted(range(len(examples)), key=lambda i: len(contexts[i][0]) + len(contexts[i][1]))
@@ -170,7 +182,9 @@ class Predictor:
         for idx in self._progress(list(_batches(order, size)), "scoring labels"):
             enc = [contexts[i][0] for i in idx]
             dec = [contexts[i][1] for i in idx]
-            if self.first_token_scoring:
+            if head:
+                scores = self._head_scores(enc)
+            elif self.first_token_scoring:
                 logits = self._last_logits(enc, dec)
                 scores = logits[:, [ids[0] for ids in self.label_ids]]
             else:

@@ -200,8 +200,9 @@ def load_dataset_file(name: str, path: str | Path, **kwargs: object) -> LoadResu
 
 
 def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool,
-                    label_softmax: str = "vocab") -> list[tuple[str, str]]:
-    """``(key, problem)`` for recipe settings the task cannot honour (checked at load)."""
+                    label_keys: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """``(key, problem)`` for recipe settings the task cannot honour (checked at load);
+    ``label_keys``: ``(key, value)`` of the label-scoring settings the recipe changed."""
     if dataset not in TASKS:
         return [("data.dataset", f"unknown task {dataset!r}; known tasks: {', '.join(sorted(TASKS))}")]
     task, problems = TASKS[dataset], []
@@ -212,7 +213,6 @@ def recipe_problems(dataset: str, *, split_by: str, task_prefix: bool,
         if task_prefix:
             problems.append(("loss.task_prefix", f"step-by-step is not supported for {dataset}: "
                                                  "math targets put the reasoning before the answer"))
-        if label_softmax != "vocab":
-            problems.append(("loss.label_softmax", f"'{label_softmax}' but {dataset} has no label set "
-                                                   "(its answers are generated): use vocab"))
+        problems += [(key, f"'{value}' but {dataset} has no label set (its answers are generated): "
+                           "remove it") for key, value in label_keys]
     return problems

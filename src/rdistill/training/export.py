@@ -57,6 +57,10 @@ def check_export_request(fmt: str, quantization: str | None, meta: dict) -> None
         raise ConfigError(f"--format {fmt!r} is not a format; choose one of {', '.join(FORMATS)}")
     if quantization is not None and quantization not in QUANTIZATIONS:
         raise ConfigError(f"--quantization {quantization!r}: choose one of {', '.join(QUANTIZATIONS)}")
+    if meta.get("label_head", "none") != "none":
+        raise ConfigError(f"this run's student has an encoder label head (model.label_head: "
+                          f"{meta['label_head']}), which exports do not carry yet: predict and eval "
+                          "on the run folder")
     if fmt == "hf":
         if quantization is not None:
             raise ConfigError("--quantization goes with --format ctranslate2 (an hf export keeps the "

@@ -17,6 +17,7 @@ from torch import nn
 
 from rdistill.losses import IGNORE_INDEX, token_cross_entropy
 from rdistill.models.heads import lm_head, unwrap
+from rdistill.models.label_head import label_head_of
 
 
 class StudentForward(nn.Module):
@@ -53,3 +54,22 @@ class TargetOnlyLM(StudentForward):
         token_losses[:, 1:][where] = token_cross_entropy(logits, targets[where])
         return {"token_losses": token_losses, "target_logits": logits,
                 "hidden_states": out.hidden_states if output_hidden_states else None}
+
+
+class EncoderLabelSeq2Seq(StudentForward):
+    """An encoder-decoder student's forward with its encoder label head (``model.label_head``).
+
+    One pass: the decoder's logits for the target and the head on the encoder's last states,
+    so that DDP all-reduces the head's gradient with the student's.
+
+    Returns a dict:
+        ``token_losses``: ``(B, T)`` float32 CE aligned with ``labels`` (0 where no target);
+        ``label_logits``: ``(B, K)`` the head's scores over the task's K labels.
+    """
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, decoder_input_ids: torch.Tensor,
+                decoder_attention_mask: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.student(input_ids=input_ids, attention_mask=attention_mask,
+                           decoder_input_ids=decoder_input_ids, decoder_attention_mask=decoder_attention_mask)
+        return {"token_losses": token_cross_entropy(out.logits, labels),
+                "label_logits": label_head_of(self.student)(out.encoder_last_hidden_state, attention_mask)}

@@ -12,6 +12,17 @@ class RationaleMethod(Method):
     name = "rationale"
     trains_label_words = True
 
+    def check(self, cfg: RunConfig) -> list[tuple[str, str]]:
+        if cfg.model.label_head == "none":
+            return []
+        # The head is the label term and the label's only source at prediction.
+        why = [("loss.label_softmax: labels", cfg.loss.label_softmax != "vocab"),
+               ("loss.alpha: 0 (the head would never learn)", cfg.loss.alpha == 0),
+               ("loss.output_order: explain_predict (the head reads the input, not an explanation)",
+                cfg.loss.output_order == "explain_predict"),
+               ("model.kind: causal (it needs an encoder)", cfg.model.kind == "causal")]
+        return [("model.label_head", f"'encoder' cannot go with {text}") for text, clash in why if clash]
+
     def phases(self, cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> list[Phase]:
         from rdistill.methods.rationale.pipeline import train_rationale
 

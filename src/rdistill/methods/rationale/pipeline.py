@@ -21,6 +21,7 @@ from rdistill.methods.rationale.dataset import encode_examples
 from rdistill.methods.rationale.predictor import rationale_predictor
 from rdistill.methods.rationale.trainer import RationaleTrainer
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
+from rdistill.models.label_head import LABEL_HEAD_FILE, attach_label_head, load_label_head
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import check_precision, training_arguments
@@ -45,18 +46,22 @@ def student_meta(cfg: RunConfig, kind: str) -> dict:
     """``student/rdistill.json`` of a rationale run: how to rebuild and prompt its student."""
     return {"method": "rationale", "base_model": cfg.model.name, "format": "sequence", "kind": kind,
             "finetune": cfg.finetune.mode, "task": cfg.data.dataset, "output_order": cfg.loss.output_order,
-            "task_prefix": cfg.loss.task_prefix, "explains": cfg.loss.beta > 0}
+            "task_prefix": cfg.loss.task_prefix, "explains": cfg.loss.beta > 0,
+            "label_head": cfg.model.label_head}
 
 
 def label_softmax_ids(cfg: RunConfig, predictor) -> list[int] | None:
-    """The label words' first-token ids for ``loss.label_softmax: labels`` (None for ``vocab``);
-    refused when two labels start with the same token (prediction then scores whole words)."""
-    if cfg.loss.label_softmax == "vocab":
+    """The label words' first-token ids for ``loss.label_softmax: labels`` and ``model.label_head:
+    encoder`` (whose classes they name; None otherwise); refused when two labels start with the
+    same token (prediction then scores whole words, and a row's class is not its first token)."""
+    key, fix = (("loss.label_softmax: 'labels'", "set loss.label_softmax=vocab")
+                if cfg.loss.label_softmax != "vocab" else ("model.label_head: 'encoder'", "remove it"))
+    if cfg.loss.label_softmax == "vocab" and cfg.model.label_head == "none":
         return None
     if not predictor.first_token_scoring:
-        raise ConfigError(f"loss.label_softmax: 'labels' needs label words that start with distinct "
-                          f"tokens, but with {cfg.model.name} the labels {list(predictor.fmt.labels)} "
-                          "share a first token: set loss.label_softmax=vocab")
+        raise ConfigError(f"{key} needs label words that start with distinct tokens, but with "
+                          f"{cfg.model.name} the labels {list(predictor.fmt.labels)} share a first "
+                          f"token: {fix}")
     return [ids[0] for ids in predictor.label_ids]
 
 
@@ -91,6 +96,15 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
     model, params = apply_finetuning(model, kind, cfg.finetune.mode, r=cfg.finetune.r,
                                      alpha=cfg.finetune.alpha, dropout=cfg.finetune.dropout,
                                      target_modules=cfg.finetune.target_modules)
+    label_head = cfg.model.label_head == "encoder"
+    if label_head:  # after LoRA, so that the new head stays trainable
+        if not is_seq2seq:
+            raise ConfigError(f"model.label_head: 'encoder' needs an encoder-decoder student; "
+                              f"{cfg.model.name} is {kind}: remove it")
+        head = attach_label_head(model, len(fmt.labels), seed=cfg.seed)
+        n_head = sum(p.numel() for p in head.parameters())
+        params = {**params, "params_trainable": params["params_trainable"] + n_head,
+                  "params_total": params["params_total"] + n_head}
     train_rows = encode_examples(splits.train, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
     dev_rows = encode_examples(splits.dev, cfg, fmt, tokenizer, is_seq2seq=is_seq2seq, seed=cfg.seed)
     splits.summary["train_rows"] = dict(train_rows.counts)
@@ -129,9 +143,16 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
             processing_class=tokenizer, callbacks=callbacks + trackers.callbacks, alpha=cfg.loss.alpha,
             beta=cfg.loss.beta, is_seq2seq=is_seq2seq, sparse_lm_head=cfg.training.sparse_lm_head,
             dev_metrics=dev_label_accuracy if splits.dev else None, label_ids=label_ids,
+            label_head=label_head,
         )
         trainer.log_compactly(paths.metrics_log, show_progress=show_progress)
-        train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)
+        checkpoint = paths.resume_checkpoint() if resume else None
+        if label_head and checkpoint and (Path(checkpoint) / LABEL_HEAD_FILE).is_file():
+            load_label_head(model, checkpoint)  # the Trainer restores the student, not the head
+        train_out = trainer.train(resume_from_checkpoint=checkpoint)
+        best = trainer.state.best_model_checkpoint
+        if label_head and best and trainer.args.load_best_model_at_end:
+            load_label_head(trainer.model, best)  # the head of the checkpoint the student came from
         train_s = time.perf_counter() - t0
         save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
         if not is_main_process():  # the held-out evaluation and summary.json are the main process's
