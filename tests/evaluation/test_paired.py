@@ -8,7 +8,7 @@ import yaml
 from rdistill.cli import main
 from rdistill.errors import DataError
 from rdistill.evaluation.compare import compare_runs, markdown_table
-from rdistill.evaluation.paired import right_per_row
+from rdistill.evaluation.paired import markdown_paired, right_per_row
 
 GOLD = ["entailment", "neutral", "contradiction"] * 10  # 30 held-out rows
 
@@ -37,6 +37,7 @@ def test_recipes_are_paired_with_the_first_by_seed_and_row(tmp_path):
     assert entry["name"] == "step-by-step" and entry["baseline"] == "label-only"
     assert sorted(entry["seeds"]) == [0, 1] and entry["rows"] == 60
     assert (entry["better"], entry["worse"]) == (25, 0)
+    assert "| step-by-step | label-only | 60 (seeds 0, 1) |" in markdown_paired([entry])
     assert entry["difference"] == pytest.approx(25 / 60)
     assert entry["accuracy"] == 1.0 and entry["baseline_accuracy"] == pytest.approx(35 / 60)
     assert entry["verdict"] == "higher" and entry["mcnemar_p"] == pytest.approx(2 / 2 ** 25)
@@ -102,7 +103,7 @@ def test_paired_cli_writes_json_and_markdown(tmp_path):
     assert main(["compare", str(a), str(b), "--paired", "--output", str(out)]) == 0
     [entry] = json.loads(out.read_text())["paired"]
     assert entry["name"] == "a-lr2e-4" and (entry["better"], entry["worse"]) == (5, 0)
-    assert "| a-lr2e-4 | a | 30 (0) |" in out.with_suffix(".md").read_text()
+    assert "| a-lr2e-4 | a | 30 (seed 0) |" in out.with_suffix(".md").read_text()
 
 
 def test_paired_reads_another_predictions_file_when_named(tmp_path, capsys):

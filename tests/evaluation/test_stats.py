@@ -47,3 +47,11 @@ def test_paired_comparison_pools_strata_and_says_no_difference_when_the_interval
     assert stats.paired_comparison([[1, 0, -1, 1]], seed=3) == stats.paired_comparison([[], [1, 0, -1, 1]], seed=3)
     with pytest.raises(ValueError):
         stats.paired_comparison([[], []])
+
+
+def test_row_right_reads_correct_first_then_the_labels():
+    assert stats.row_right({"correct": False, "pred_label": "a", "gold_label": "a"}) is False  # answer tasks
+    assert stats.row_right({"pred_label": "a", "gold_label": "a"}) is True
+    assert stats.row_right({"pred_label": "a", "gold_label": "b"}) is False
+    assert stats.row_right({"pred_label": None, "gold_label": "b"}) is False
+    assert stats.row_right({"uid": "1"}) is None and stats.row_right({"correct": "yes"}) is None

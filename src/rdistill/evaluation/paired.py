@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from rdistill.errors import DataError
-from rdistill.evaluation.stats import paired_comparison, wilson
+from rdistill.evaluation.stats import paired_comparison, row_right, wilson
 from rdistill.training.run_folder import RunFolder
 
 PREDICTIONS = Path("eval") / "metrics.predictions.jsonl"
@@ -62,12 +62,10 @@ def right_per_row(run_dir: str | Path, predictions: str | Path = PREDICTIONS) ->
         uid = str(row["uid"])
         if uid in right:
             raise DataError(f"{path} line {line_no}: uid {uid!r} scored twice")
-        if isinstance(row.get("correct"), bool):
-            right[uid] = row["correct"]
-        elif "pred_label" in row and "gold_label" in row:
-            right[uid] = row["pred_label"] == row["gold_label"]
-        else:
+        ok = row_right(row)
+        if ok is None:
             raise DataError(f"{path} line {line_no}: neither 'correct' nor 'pred_label' and 'gold_label'")
+        right[uid] = ok
     return right
 
 
@@ -128,12 +126,13 @@ def _points(x: float) -> str:
 
 def markdown_paired(entries: Sequence[dict]) -> str:
     """The paired comparisons as a Markdown table (accuracies on the shared rows only)."""
-    header = ["run", "vs", "rows (seeds)", "accuracy", "baseline", "difference (95 % bootstrap)",
+    header = ["run", "vs", "rows", "accuracy", "baseline", "difference (95 % bootstrap)",
               "only run / only baseline right", "McNemar p", "verdict", "rows to separate"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for e in entries:
-        seeds = ", ".join("?" if s is None else str(s) for s in e["seeds"])
-        cells = [e["name"], e["baseline"], f"{e['rows']:,} ({seeds})",
+        seeds = ", ".join("?" if s is None else str(s) for s in sorted(
+            e["seeds"], key=lambda s: (s is None, s if isinstance(s, int) else 0, str(s))))
+        cells = [e["name"], e["baseline"], f"{e['rows']:,} (seed{'s' if len(e['seeds']) > 1 else ''} {seeds})",
                  f"{100 * e['accuracy']:.1f} % ({100 * e['accuracy_wilson'][0]:.1f}-"
                  f"{100 * e['accuracy_wilson'][1]:.1f})",
                  f"{100 * e['baseline_accuracy']:.1f} %",

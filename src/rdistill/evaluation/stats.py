@@ -93,3 +93,13 @@ def paired_comparison(strata: Sequence[Sequence[int]], *, n_boot: int = 10000, s
             "better": better, "worse": worse, "mcnemar_p": mcnemar_p(better, worse),
             "verdict": "no difference" if low <= 0 <= high else ("higher" if low > 0 else "lower"),
             "rows_needed": rows_needed(difference, (better + worse) / len(pooled))}
+
+
+def row_right(row: dict) -> bool | None:
+    """Whether one prediction row is right: its ``correct`` (answer tasks), else ``pred_label ==
+    gold_label``; None when it holds neither."""
+    if isinstance(row.get("correct"), bool):
+        return row["correct"]
+    if "pred_label" in row and "gold_label" in row:
+        return row["pred_label"] == row["gold_label"]
+    return None

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from rdistill.errors import DataError
-from rdistill.evaluation.stats import paired_comparison, t_interval, wilson
+from rdistill.evaluation.stats import paired_comparison, row_right, t_interval, wilson
 from rdistill.io import iter_jsonl, write_bytes_atomic, write_text_atomic
 from rdistill.reporting.results import SweepVariant, load_sweep
 from rdistill.reporting.style import PALETTE, PlotSkipped, house_style, new_figure, styled
@@ -101,7 +101,7 @@ def curve_runs(variants: Sequence[SweepVariant], predictions: str | None = None)
         preds = v.run.predictions if v.run is not None else []
         if predictions and v.run is not None and (v.run.path / predictions).is_file():
             preds = _named_predictions(v.run.path / predictions)
-        correct = {p["uid"]: p.get("pred_label") == p.get("gold_label") for p in preds if "uid" in p}
+        correct = {p["uid"]: ok for p in preds if "uid" in p and (ok := row_right(p)) is not None}
         n = len(correct) or int(v.metric("n") or 0)
         if correct:
             acc = sum(correct.values()) / n
