@@ -218,6 +218,23 @@ def test_run_writes_results_skips_finished_and_resumes_partial(toy_recipe, tmp_p
         run_sweep(changed, out, show_progress=False)
 
 
+def test_results_keep_finished_runs_of_earlier_invocations(toy_recipe, tmp_path):
+    out = tmp_path / "sweep"
+    first = run_sweep(plan_sweep(toy_recipe(), ["loss.beta=0,1"]), out, show_progress=False)
+    # One grid value now (as --only does for named variants): the other's finished run stays listed.
+    part = run_sweep(plan_sweep(toy_recipe(), ["loss.beta=1"]), out, show_progress=False)
+    assert [(r["variant"], r["status"]) for r in part] == [("loss.beta=0", "cached"), ("loss.beta=1", "cached")]
+    assert part == _results(out) and part[0]["metrics"] == first[0]["metrics"]
+    assert [row.split(",")[0] for row in (out / "results.csv").read_text().splitlines()[1:]] == [
+        "loss.beta=0", "loss.beta=1"]
+    # An unfinished or missing run drops out; entries that are no run of this folder are ignored.
+    (out / "runs" / "loss.beta=0" / "summary.json").unlink()
+    (out / "results.json").write_text(json.dumps(
+        [*part, "junk", {"variant": "../outside"}, {"variant": "gone", "status": "done"}]))
+    again = run_sweep(plan_sweep(toy_recipe(), ["loss.beta=1"]), out, show_progress=False)
+    assert [r["variant"] for r in again] == ["loss.beta=1"]
+
+
 def test_results_csv_quotes_lists_and_errors():
     text = results_csv([
         {"variant": "a", "status": "failed", "overrides": {"finetune.target_modules": ["q", "v"]},

@@ -207,7 +207,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from rdistill.sweep import describe_plan, plan_sweep, results_table, run_sweep, split_values
+    from rdistill.reporting.sweep_results import results_table
+    from rdistill.sweep import describe_plan, plan_sweep, run_sweep, split_values
 
     plan = plan_sweep(args.config, args.grid, args.set, split_values(args.only) if args.only else None)
     out = Path(args.output_dir or os.path.join("sweeps", plan.name))

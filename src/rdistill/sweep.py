@@ -8,7 +8,8 @@ before the first one trains, and trained by its method (``train_recipe``) into
 
     SWEEP_DIR/sweep.json      what was asked: config file, --set, grid, variants
     SWEEP_DIR/runs/<variant>/ one run folder per variant (see rdistill.training.run_folder)
-    SWEEP_DIR/results.json    one entry per variant, rewritten after every variant
+    SWEEP_DIR/results.json    one entry per variant, rewritten after every variant; finished
+                              runs of earlier invocations (--only, other --grid values) stay
     SWEEP_DIR/results.csv     the same as a table: overrides, then metrics
 
 Resumable: a variant whose folder holds a complete ``summary.json`` for the same
@@ -20,10 +21,8 @@ its error and the sweep goes on.
 from __future__ import annotations
 
 import copy
-import csv
 import gc
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -40,6 +39,7 @@ from rdistill.errors import ConfigError, RdistillError
 from rdistill.io import check_writable, write_json_atomic, write_text_atomic
 from rdistill.methods.base import TrainRequest, resume_conflicts
 from rdistill.methods.registry import RecipeConfig, load_recipe, train_recipe
+from rdistill.reporting.sweep_results import results_csv
 from rdistill.training.tracking import check_tracking
 
 log = logging.getLogger("rdistill.sweep")
@@ -272,26 +272,26 @@ def _fill_from_summary(entry: dict[str, Any], summary: dict) -> None:
                  metrics=dict(summary["eval"]))
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return json.dumps(value) if isinstance(value, (list, dict)) else value
-
-
-def results_csv(results: list[dict[str, Any]]) -> str:
-    """One row per variant: name, status, the overrides, the metrics, times, folder, error."""
-    override_keys = list(dict.fromkeys(k for r in results for k in r["overrides"]))
-    metric_keys = list(dict.fromkeys(k for r in results for k in r["metrics"]))
-    columns = ["variant", "status", *override_keys, *metric_keys, "train_seconds", "wall_seconds",
-               "run_dir", "error"]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for r in results:
-        cells = {**r["overrides"], **r["metrics"], **{k: r.get(k) for k in (
-            "variant", "status", "train_seconds", "wall_seconds", "run_dir", "error")}}
-        writer.writerow([_csv_cell(cells.get(c)) for c in columns])
-    return buf.getvalue()
+def earlier_results(sweep_dir: Path, plan: SweepPlan) -> list[dict[str, Any]]:
+    """The entries of ``results.json`` for variants this invocation does not run (an earlier
+    ``--only``, or a grid value not asked for now) whose runs finished, refreshed from their
+    summaries: the table keeps every finished run of the folder instead of this call's alone."""
+    try:
+        old = json.loads((sweep_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
+    asked = {v.name for v in plan.variants}
+    kept = []
+    for entry in old if isinstance(old, list) else []:
+        name = entry.get("variant") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name in asked or "/" in name or name in ("", ".", ".."):
+            continue
+        summary = _summary(sweep_dir / "runs" / name)
+        if summary is not None:
+            entry = {**entry, "status": "cached"}
+            _fill_from_summary(entry, summary)
+            kept.append(entry)
+    return kept
 
 
 def write_results(sweep_dir: Path, results: list[dict[str, Any]]) -> None:
@@ -321,6 +321,7 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
         check_tracking(v.cfg.tracking)
     check_writable(sweep_dir, "--output-dir")
     states = check_reusable(plan, sweep_dir)
+    earlier = earlier_results(sweep_dir, plan)
     write_json_atomic(sweep_dir / "sweep.json", {
         "name": plan.name, "config": plan.config_path, "set": plan.sets, "grid": plan.grid,
         "variants": plan.named, "runs": [v.name for v in plan.variants]})
@@ -331,7 +332,7 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
             entry["status"] = "cached"
             _fill_from_summary(entry, _summary(sweep_dir / "runs" / v.name))
         results.append(entry)
-    write_results(sweep_dir, results)
+    write_results(sweep_dir, earlier + results)
     todo = [i for i, r in enumerate(results) if r["status"] == "pending"]
     log.info("sweep %s: %d variants, %d already finished, %d to train -> %s", plan.name,
              len(results), len(results) - len(todo), len(todo), sweep_dir)
@@ -341,7 +342,7 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
         resume = states[v.name] == "partial"
         log.info("variant %d/%d %s%s", n, len(todo), v.name, " (resuming)" if resume else "")
         entry["status"] = "running"
-        write_results(sweep_dir, results)
+        write_results(sweep_dir, earlier + results)
         try:
             # resume=True also for a folder that a crash left without checkpoints: training then
             # starts afresh. The method's phases skip what is complete (a shared teacher cache).
@@ -351,16 +352,16 @@ def run_sweep(plan: SweepPlan, sweep_dir: str | Path, *, data_dir: str | None = 
             _fill_from_summary(entry, _summary(run_dir) or {"eval": {}})
         except KeyboardInterrupt:
             entry["status"] = "interrupted"
-            write_results(sweep_dir, results)
+            write_results(sweep_dir, earlier + results)
             raise
         except Exception as e:  # one broken variant must not stop the others
             entry.update(status="failed", error=f"{type(e).__name__}: {e}")
             # User errors (bad data, missing model) carry their own message; others get a traceback.
             log.error("variant %s failed: %s", v.name, entry["error"],
                       exc_info=not isinstance(e, RdistillError))
-        write_results(sweep_dir, results)
+        write_results(sweep_dir, earlier + results)
         gc.collect()  # the previous student and its optimizer state before the next one loads
-    return results
+    return earlier + results
 
 
 # ---- text for the command line ----
@@ -373,24 +374,4 @@ def describe_plan(plan: SweepPlan, sweep_dir: Path) -> str:
         state, why = variant_state(sweep_dir / "runs" / v.name, v.cfg)
         sets = " ".join(f"{k}={format_value(val)}" for k, val in v.typed_overrides().items())
         lines.append(f"  {v.name:<{width}}  {state:<8}  {sets}" + (f"  ({why})" if why else ""))
-    return "\n".join(lines)
-
-
-def results_table(results: list[dict[str, Any]]) -> str:
-    """A compact text table of a sweep's results (results.csv has every column)."""
-    def pct(x):
-        return "-" if x is None else f"{100 * x:.1f}%"
-
-    def num(x):
-        return "-" if x is None else f"{x:.3f}"
-
-    width = max([len(r["variant"]) for r in results] + [len("variant")])
-    header = (f"{'variant':<{width}}  {'status':<11}  {'label acc':>9}  {'macro-F1':>8}  "
-              f"{'ROUGE-L':>7}  {'train s':>8}")
-    lines = [header]
-    for r in results:
-        m = r["metrics"]
-        secs = "-" if r["train_seconds"] is None else f"{r['train_seconds']:.0f}"
-        lines.append(f"{r['variant']:<{width}}  {r['status']:<11}  {pct(m.get('label_accuracy')):>9}  "
-                     f"{num(m.get('macro_f1')):>8}  {num(m.get('rouge_l')):>7}  {secs:>8}")
     return "\n".join(lines)
