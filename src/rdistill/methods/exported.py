@@ -40,6 +40,10 @@ def export_predictor(info: ExportInfo, cfg: RunConfig, *, show_progress: bool = 
     if info.format == "hf":
         model, kind = load_model(str(info.root), kind=info.kind,
                                  trust_remote_code=cfg.model.trust_remote_code)
+        if cfg.model.label_head != "none":
+            from rdistill.models.label_head import load_label_head
+
+            load_label_head(model, info.root)
         model.eval()
         return rationale_predictor(model, tokenizer, kind, cfg, show_progress=show_progress)
     from rdistill.prediction.ctranslate2 import ctranslate2_predictor

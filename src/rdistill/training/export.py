@@ -57,10 +57,6 @@ def check_export_request(fmt: str, quantization: str | None, meta: dict) -> None
         raise ConfigError(f"--format {fmt!r} is not a format; choose one of {', '.join(FORMATS)}")
     if quantization is not None and quantization not in QUANTIZATIONS:
         raise ConfigError(f"--quantization {quantization!r}: choose one of {', '.join(QUANTIZATIONS)}")
-    if meta.get("label_head", "none") != "none":
-        raise ConfigError(f"this run's student has an encoder label head (model.label_head: "
-                          f"{meta['label_head']}), which exports do not carry yet: predict and eval "
-                          "on the run folder")
     if fmt == "hf":
         if quantization is not None:
             raise ConfigError("--quantization goes with --format ctranslate2 (an hf export keeps the "
@@ -95,14 +91,18 @@ def write_export(model, tokenizer, out_dir: str | Path, *, fmt: str, quantizatio
     """Write the export folder (see the module docstring). Check the target first
     (``run_folder.check_export_target``) and the request (:func:`check_export_request`)."""
     from rdistill.models.cache import atomic_dir
+    from rdistill.models.label_head import save_label_head, state_dict_without_head
 
     out_dir = Path(out_dir)
     if fmt == "ctranslate2":
         check_ctranslate2_model(model)
         quantization = quantization or "int8"
     with atomic_dir(out_dir) as tmp:
-        if fmt == "hf":
-            model.save_pretrained(tmp, safe_serialization=True)
+        if fmt == "hf":  # an encoder label head (model.label_head) in its own file, as in the run
+            without_head = state_dict_without_head(model)
+            model.save_pretrained(tmp, safe_serialization=True,
+                                  **({"state_dict": without_head} if without_head is not None else {}))
+            save_label_head(model, tmp)
         else:
             _convert_ctranslate2(model, tokenizer, tmp, quantization)
         tokenizer.save_pretrained(tmp)

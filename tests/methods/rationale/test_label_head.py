@@ -11,6 +11,7 @@ from transformers import TrainingArguments
 
 from rdistill.data.example import Example
 
+from rdistill.cli import main
 from rdistill.errors import ConfigError
 from rdistill.losses import span_mean
 from rdistill.methods.rationale import pipeline
@@ -25,7 +26,6 @@ from rdistill.prediction.labels import PredictionSettings, Predictor
 from rdistill.tasks.layout import SPAN_EXPLANATION
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
-from rdistill.training.export import check_export_request
 from rdistill.training.run_folder import RunFolder, load_student
 
 FMT = get_task("esnli")
@@ -181,10 +181,24 @@ def test_a_decoder_only_student_is_refused_before_training(tiny_causal_dir, esnl
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
-def test_exports_refuse_a_student_with_a_head():
-    with pytest.raises(ConfigError, match="label head"):
-        check_export_request("hf", None, {"kind": "seq2seq", "method": "rationale", "label_head": "encoder"})
-    check_export_request("hf", None, {"kind": "seq2seq", "method": "rationale"})  # older runs: no key
+def test_an_hf_export_carries_the_head_and_predicts_as_the_run(tiny_seq2seq_dir, esnli_file, tmp_path,
+                                                                toy_config):
+    run, export = tmp_path / "run", tmp_path / "export"
+    train(load_recipe(None, raw=_head_raw(toy_config, tiny_seq2seq_dir, esnli_file, max_steps=6)), run,
+          show_progress=False)
+    assert main(["--quiet", "export", str(run), "--format", "hf", "--output", str(export)]) == 0
+    assert (export / LABEL_HEAD_FILE).is_file()
+    with safe_open(str(export / "model.safetensors"), "pt") as f:
+        assert not any("label_head" in k for k in f.keys())
+    for name, target in (("run", run), ("export", export)):
+        assert main(["--quiet", "eval", str(target), "--data-file", str(esnli_file), "--no-judge",
+                     "--output", str(tmp_path / f"{name}.json")]) == 0
+    rows = {name: [json.loads(x) for x in (tmp_path / f"{name}.predictions.jsonl").read_text().splitlines()]
+            for name in ("run", "export")}
+    assert len(rows["run"]) == 60
+    assert [r["pred_label"] for r in rows["export"]] == [r["pred_label"] for r in rows["run"]]
+    for a, b in zip(rows["run"], rows["export"]):
+        assert a["label_probs"] == pytest.approx(b["label_probs"], abs=1e-4)
 
 
 def test_trainer_refuses_a_head_without_an_encoder_decoder(tiny_seq2seq_dir, tmp_path):
