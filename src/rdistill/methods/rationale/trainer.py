@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from rdistill.errors import ConfigError
-from rdistill.losses import IGNORE_INDEX, label_classifier_loss, label_set_cross_entropy, rationale_loss, span_mean
+from rdistill.losses import (IGNORE_INDEX, label_classifier_loss, label_set_cross_entropy, rationale_loss,
+                              span_mean)
 from rdistill.models.label_head import save_label_head
 from rdistill.tasks.layout import SPAN_EXPLANATION, SPAN_LABEL
 from rdistill.training.student_forward import EncoderLabelSeq2Seq, TargetOnlyLM
@@ -112,7 +113,8 @@ class RationaleTrainer(DistillTrainer):
         # One label span per row at most (step-by-step rationale rows have none): rows in order.
         has_label = first.any(dim=1)
         gold = labels[first]
-        label_loss = label_classifier_loss(out["label_logits"][has_label], gold, self.label_ids.to(gold.device))
+        label_loss = label_classifier_loss(out["label_logits"][has_label], gold,
+                                           self.label_ids.to(gold.device))
         expl_loss = span_mean(out["token_losses"], spans, SPAN_EXPLANATION)
         loss = self.alpha * label_loss + self.beta * expl_loss
         self.log_term(model, "loss_label", label_loss * len(gold), len(gold))
