@@ -88,9 +88,7 @@ def label_set_cross_entropy(logits: torch.Tensor, target_ids: torch.Tensor,
     Raises:
         ValueError: a target id is not one of ``label_ids``.
     """
-    if logits.shape[0] == 0:
-        return logits.float().sum() * 0.0
-    return F.cross_entropy(logits[:, label_ids].float(), label_index(target_ids, label_ids))
+    return label_classifier_loss(logits[:, label_ids], target_ids, label_ids)
 
 
 def label_classifier_loss(class_logits: torch.Tensor, target_ids: torch.Tensor,
@@ -98,29 +96,21 @@ def label_classifier_loss(class_logits: torch.Tensor, target_ids: torch.Tensor,
     """Cross-entropy of a classification head over the task's labels (``model.label_head``).
 
     Args:
-        class_logits: ``(N, K)`` the head's scores, column k for the k-th label.
+        class_logits: ``(N, K)`` scores, column k for the k-th label.
         target_ids: ``(N,)`` the gold label's first-token id in each row's target.
         label_ids: ``(K,)`` the first-token id of each label, all distinct (names the class).
 
-    Returns:
-        Scalar float32 mean over the N rows; 0 (with a gradient path) when N is 0.
-
-    Raises:
-        ValueError: a target id is not one of ``label_ids``.
+    Same returns and errors as :func:`label_set_cross_entropy`, which is this loss on the
+    label words' columns of the vocabulary.
     """
     if class_logits.shape[0] == 0:
         return class_logits.float().sum() * 0.0
-    return F.cross_entropy(class_logits.float(), label_index(target_ids, label_ids))
-
-
-def label_index(target_ids: torch.Tensor, label_ids: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` the class of each gold first-token id ``(N,)`` among ``label_ids`` ``(K,)``."""
     match = target_ids[:, None] == label_ids[None, :]
     if not bool(match.any(dim=1).all()):
         missing = sorted(set(target_ids[~match.any(dim=1)].tolist()))
         raise ValueError(f"label token ids {missing} are not the first token of any label "
                          f"(label first tokens: {label_ids.tolist()})")
-    return match.int().argmax(dim=1)
+    return F.cross_entropy(class_logits.float(), match.int().argmax(dim=1))
 
 
 # ---- latent (hidden-state) distillation and logit KD ----

@@ -84,20 +84,34 @@ def save_label_head(model, folder: str | Path) -> None:
 
 
 def load_label_head(model, folder: str | Path) -> EncoderLabelHead:
-    """Attach to ``model`` (replacing any) the head saved in ``folder``; ModelError naming the file
-    when it is missing or does not fit the model."""
+    """The head saved in ``folder``, loaded into ``model``'s head (attached first when it has none
+    of that size, so a training run keeps its parameters); ModelError naming the file when it is
+    missing or does not fit the model."""
     path = Path(folder) / LABEL_HEAD_FILE
     if not path.is_file():
         raise ModelError(f"{path} is missing: the run trained an encoder label head; retrain it")
     try:
         state = load_file(str(path))
-        head = attach_label_head(model, int(state["classifier.weight"].shape[0]))
+        head = label_head_of(model)
+        if head is None or head.classifier.out_features != state["classifier.weight"].shape[0]:
+            head = attach_label_head(model, int(state["classifier.weight"].shape[0]))
         head.load_state_dict(state)
     except (RuntimeError, OSError, ValueError, KeyError, SafetensorError) as err:
         raise ModelError(f"{path}: the label head does not load ({str(err).splitlines()[0][:200]}); "
                          "retrain the run") from None
     head.to(dtype=next(unwrap(model).parameters()).dtype)
     return head
+
+
+def save_pretrained_with_head(model, folder: str | Path) -> None:
+    """``save_pretrained`` (safetensors) with an encoder label head kept out of the model's files
+    (a full model's ``from_pretrained`` would drop its keys) and written to ``LABEL_HEAD_FILE``."""
+    from peft import PeftModel
+
+    without_head = None if isinstance(model, PeftModel) else state_dict_without_head(model)
+    model.save_pretrained(folder, safe_serialization=True,
+                          **({"state_dict": without_head} if without_head is not None else {}))
+    save_label_head(model, folder)
 
 
 def state_dict_without_head(model) -> dict[str, torch.Tensor] | None:

@@ -137,9 +137,7 @@ class Predictor:
         dec_t = torch.tensor([d + [self.pad_id] * (width - len(d)) for d in dec], device=dev)
         dec_mask = (torch.arange(width, device=dev)[None] < lengths[:, None]).long()
         if self.is_seq2seq:
-            ew = max(len(e) for e in enc)
-            enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
-            enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
+            enc_t, enc_mask = self._pad_encoder(enc)
             out = self.model(input_ids=enc_t, attention_mask=enc_mask, decoder_input_ids=dec_t,
                              decoder_attention_mask=dec_mask)
             return out.logits[torch.arange(len(dec), device=dev), lengths - 1].float()
@@ -150,11 +148,14 @@ class Predictor:
     @torch.no_grad()
     def _head_scores(self, enc: list[list[int]]) -> torch.Tensor:
         """``(B, L)`` the encoder label head's logits for (right-padded) prompts."""
-        dev = self.model.device
-        ew = max(len(e) for e in enc)
-        enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
-        enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
-        return encoder_label_logits(self.model, enc_t, enc_mask).float()
+        return encoder_label_logits(self.model, *self._pad_encoder(enc)).float()
+
+    def _pad_encoder(self, enc: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded encoder ids and their attention mask, ``(B, S)`` each, on the model's device."""
+        dev, width = self.model.device, max(len(e) for e in enc)
+        ids = torch.tensor([e + [self.pad_id] * (width - len(e)) for e in enc], device=dev)
+        mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in enc], device=dev)
+        return ids, mask
 
     @torch.no_grad()
     def _sequence_scores(self, enc, dec) -> torch.Tensor:
@@ -249,9 +250,7 @@ class Predictor:
                       pad_token_id=self.pad_id, eos_token_id=stops or None)
         if self.is_seq2seq:
             # Callers group rows so that decoder prefixes have equal length.
-            ew = max(len(e) for e in enc)
-            enc_t = torch.tensor([e + [self.pad_id] * (ew - len(e)) for e in enc], device=dev)
-            enc_mask = torch.tensor([[1] * len(e) + [0] * (ew - len(e)) for e in enc], device=dev)
+            enc_t, enc_mask = self._pad_encoder(enc)
             out = self.model.generate(input_ids=enc_t, attention_mask=enc_mask,
                                       decoder_input_ids=torch.tensor(dec, device=dev), **kwargs)
             new = out[:, len(dec[0]):]

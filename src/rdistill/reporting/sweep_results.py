@@ -30,7 +30,6 @@ def results_csv(results: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-
 def results_table(results: list[dict[str, Any]]) -> str:
     """A compact text table of a sweep's results (results.csv has every column)."""
     def pct(x):

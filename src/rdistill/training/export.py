@@ -91,7 +91,7 @@ def write_export(model, tokenizer, out_dir: str | Path, *, fmt: str, quantizatio
     """Write the export folder (see the module docstring). Check the target first
     (``run_folder.check_export_target``) and the request (:func:`check_export_request`)."""
     from rdistill.models.cache import atomic_dir
-    from rdistill.models.label_head import save_label_head, state_dict_without_head
+    from rdistill.models.label_head import save_pretrained_with_head
 
     out_dir = Path(out_dir)
     if fmt == "ctranslate2":
@@ -99,10 +99,7 @@ def write_export(model, tokenizer, out_dir: str | Path, *, fmt: str, quantizatio
         quantization = quantization or "int8"
     with atomic_dir(out_dir) as tmp:
         if fmt == "hf":  # an encoder label head (model.label_head) in its own file, as in the run
-            without_head = state_dict_without_head(model)
-            model.save_pretrained(tmp, safe_serialization=True,
-                                  **({"state_dict": without_head} if without_head is not None else {}))
-            save_label_head(model, tmp)
+            save_pretrained_with_head(model, tmp)
         else:
             _convert_ctranslate2(model, tokenizer, tmp, quantization)
         tokenizer.save_pretrained(tmp)

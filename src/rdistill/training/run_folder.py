@@ -173,15 +173,9 @@ def save_student(model, tokenizer, folder: RunFolder, meta: dict) -> None:
     and ``rdistill.json`` (``meta``: method, base model, kind, finetune, task, ...). Written by
     the main process; every rank returns once it is there."""
     if is_main_process():
-        from peft import PeftModel
+        from rdistill.models.label_head import save_pretrained_with_head
 
-        from rdistill.models.label_head import save_label_head, state_dict_without_head
-
-        # An encoder label head goes to its own file (a full model's from_pretrained would drop it).
-        without_head = None if isinstance(model, PeftModel) else state_dict_without_head(model)
-        model.save_pretrained(folder.student, safe_serialization=True,
-                              **({"state_dict": without_head} if without_head is not None else {}))
-        save_label_head(model, folder.student)
+        save_pretrained_with_head(model, folder.student)
         tokenizer.save_pretrained(folder.student)
         write_json_atomic(folder.student_meta, meta)
     wait_for_everyone()

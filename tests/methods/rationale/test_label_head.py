@@ -14,7 +14,7 @@ from rdistill.data.example import Example
 from rdistill.cli import main
 from rdistill.errors import ConfigError
 from rdistill.losses import span_mean
-from rdistill.methods.rationale import pipeline
+from rdistill.methods.rationale import trainer as trainer_module
 from rdistill.methods.rationale.collator import RationaleCollator
 from rdistill.methods.rationale.dataset import encode_examples
 from rdistill.methods.rationale.pipeline import train
@@ -152,8 +152,8 @@ def test_resume_restores_the_head_of_the_checkpoint(tiny_seq2seq_dir, esnli_file
         loaded.append((str(folder), head.classifier.weight.detach().clone()))
         return head
 
-    real = pipeline.load_label_head
-    monkeypatch.setattr(pipeline, "load_label_head", spy)
+    real = trainer_module.load_label_head  # the trainer loads the head where it loads the student
+    monkeypatch.setattr(trainer_module, "load_label_head", spy)
     raw["training"]["max_steps"] = 6
     train(load_recipe(None, raw=raw), out, resume=True, show_progress=False)
     assert loaded and loaded[0][0] == str(checkpoint)

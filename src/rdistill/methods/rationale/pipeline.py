@@ -21,7 +21,7 @@ from rdistill.methods.rationale.dataset import encode_examples
 from rdistill.methods.rationale.predictor import rationale_predictor
 from rdistill.methods.rationale.trainer import RationaleTrainer
 from rdistill.models import apply_finetuning, load_model, load_tokenizer
-from rdistill.models.label_head import LABEL_HEAD_FILE, attach_label_head, load_label_head
+from rdistill.models.label_head import attach_label_head
 from rdistill.tasks.recipe_data import prepare_splits
 from rdistill.tasks.registry import get_task
 from rdistill.training.arguments import check_precision, training_arguments
@@ -146,13 +146,7 @@ def train_rationale(cfg: RunConfig, folder: RunFolder, request: TrainRequest) ->
             label_head=label_head,
         )
         trainer.log_compactly(paths.metrics_log, show_progress=show_progress)
-        checkpoint = paths.resume_checkpoint() if resume else None
-        if label_head and checkpoint and (Path(checkpoint) / LABEL_HEAD_FILE).is_file():
-            load_label_head(model, checkpoint)  # the Trainer restores the student, not the head
-        train_out = trainer.train(resume_from_checkpoint=checkpoint)
-        best = trainer.state.best_model_checkpoint
-        if label_head and best and trainer.args.load_best_model_at_end:
-            load_label_head(trainer.model, best)  # the head of the checkpoint the student came from
+        train_out = trainer.train(resume_from_checkpoint=paths.resume_checkpoint() if resume else None)
         train_s = time.perf_counter() - t0
         save_student(trainer.model, tokenizer, paths, student_meta(cfg, kind))
         if not is_main_process():  # the held-out evaluation and summary.json are the main process's
