@@ -139,3 +139,25 @@ def test_eval_of_seeds_with_judge_and_teacher_file(toy_yaml, esnli_file, tiny_en
     assert main(["--quiet", "eval", runs[0], "--data-file", str(esnli_file), "--limit", "5",
                  "--no-judge", "--output", str(tmp_path / "nojudge.json")]) == 0
     assert json.loads((tmp_path / "nojudge.json").read_text())["faithfulness"] is None
+
+
+def test_eval_set_scores_with_other_decoding_and_refuses_other_keys(toy_yaml, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["--quiet", "train", str(toy_yaml), "--output-dir", str(run)]) == 0
+    saved = (run / "config.yaml").read_text()
+    out = tmp_path / "one-token.json"
+    assert main(["--quiet", "eval", str(run), "--output", str(out), "--set", "generation.max_new_tokens=1"]) == 0
+    metrics, trained = json.loads(out.read_text()), json.loads((run / "eval" / "metrics.json").read_text())
+    assert metrics["overrides"] == ["generation.max_new_tokens=1"]
+    # The labels are scored, not written: decoding changes the explanations only.
+    assert metrics["label_accuracy"] == trained["label_accuracy"]
+    rows = [json.loads(line) for line in out.with_suffix(".predictions.jsonl").read_text().splitlines()]
+    before = [json.loads(line) for line in (run / "eval" / "metrics.predictions.jsonl").read_text().splitlines()]
+    assert sum(len(r["pred_explanation"]) for r in rows) < sum(len(r["pred_explanation"]) for r in before)
+    assert (run / "config.yaml").read_text() == saved  # the run's recipe is not rewritten
+    capsys.readouterr()
+    for bad, key in (("training.lr=1", "training.lr"), ("generation.num_beams=0", "generation.num_beams")):
+        assert main(["eval", str(run), "--output", str(tmp_path / "x.json"), "--set", bad]) == 2
+        err = capsys.readouterr().err
+        assert key in err and "Traceback" not in err
+        assert not (tmp_path / "x.json").exists()

@@ -16,14 +16,11 @@ from pathlib import Path
 from rdistill.errors import DataError, RdistillError
 from rdistill.reporting.headline import headline, headline_seeds
 
-log = logging.getLogger("rdistill")
-
 
 def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    # transformers/peft chatter is not the user's business unless they ask (-v is not offered yet).
-    # fontTools logs every table it subsets when matplotlib writes a PDF.
+    # Library chatter is not the user's business (fontTools logs every table of a PDF's fonts).
     for noisy in ("transformers", "peft", "accelerate", "httpx", "urllib3", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     # --quiet also silences the libraries' own bars ("Loading weights", downloads): through the
@@ -73,7 +70,7 @@ def cmd_eval(args) -> int:
         metrics = evaluate_run(run_dir, EvalRequest(
             output=str(out), data_file=args.data_file, limit=args.limit, skip_invalid=args.skip_invalid,
             teacher_files=tuple(args.teacher_file), data_dir=args.data_dir, judge=not args.no_judge,
-            show_progress=not args.quiet))
+            show_progress=not args.quiet, overrides=tuple(args.set)))
         results[str(out)] = metrics
         print(f"{run_dir}: {headline(metrics)}")
     if several:
@@ -201,8 +198,7 @@ def cmd_report(args) -> int:
 
     check_output_file(args.output, "--output")
     html_path, md_path = write_report(args.source, args.output, show_progress=not args.quiet)
-    print(f"report: {html_path.resolve()}")
-    print(f"summary: {md_path.resolve()}")
+    print(f"report: {html_path.resolve()}\nsummary: {md_path.resolve()}")
     return 0
 
 
@@ -216,8 +212,7 @@ def cmd_sweep(args) -> int:
         print(describe_plan(plan, out))
         return 0
     results = run_sweep(plan, out, data_dir=args.data_dir, show_progress=not args.quiet)
-    print(results_table(results))
-    print(f"results: {(out / 'results.csv').resolve()}")
+    print(f"{results_table(results)}\nresults: {(out / 'results.csv').resolve()}")
     # 1, not 2: the sweep itself ran; some variants did not (their errors are in results.json).
     return 1 if any(r["status"] == "failed" for r in results) else 0
 
@@ -242,6 +237,8 @@ def cmd_teach(args) -> int:
     if s["failed"]:
         print(f"rdistill: {failure_line(s)}", file=sys.stderr)
     return 1 if s["failed"] else 0
+
+
 def cmd_extract(args) -> int:
     from rdistill.methods.latent.run import cache_folder, extract_cache
     from rdistill.methods.registry import load_recipe
@@ -316,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="data root for the run's training rows (the judge's training "
                    "data; default $RDISTILL_DATA_DIR)")
     p.add_argument("--no-judge", action="store_true", help="skip the simulatability judge")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="score with other "
+                   "generation.* / evaluation.* settings, e.g. --set generation.num_beams=4 (repeatable)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("profile", help="params, disk, memory, latency, throughput, FLOPs")
@@ -337,8 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paired", action="store_true",
                    help="also compare each recipe with the first row by row on the held-out rows both "
                         "scored: difference with a 95 %% bootstrap interval, McNemar p, verdict")
-    p.add_argument("--predictions", metavar="PATH",
-                   help="with --paired: the predictions file inside each run folder (default eval/metrics.predictions.jsonl)")
+    p.add_argument("--predictions", metavar="PATH", help="with --paired: the predictions file inside "
+                   "each run folder (default eval/metrics.predictions.jsonl)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("predict", help="label + explanation for new inputs")

@@ -52,7 +52,8 @@ class TrainRequest:
 
 @dataclass(frozen=True)
 class EvalRequest:
-    """What ``rdistill eval`` asks: rows (``data_file`` or the run's own split), where to write."""
+    """What ``rdistill eval`` asks: rows (``data_file`` or the run's own split), where to write,
+    and with which scoring settings."""
 
     output: str | None = None
     data_file: str | None = None
@@ -62,6 +63,8 @@ class EvalRequest:
     data_dir: str | None = None
     judge: bool = True
     show_progress: bool = False
+    # ``key=value`` changes to how the saved student is scored (``generation.*``, ``evaluation.*``).
+    overrides: tuple[str, ...] = field(default_factory=tuple)
 
 
 class Method(ABC):

@@ -99,12 +99,29 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, fmt: str = "hf", qua
     return export_student(folder, cfg, out_dir, fmt=fmt, quantization=quantization, overwrite=overwrite)
 
 
+# What `rdistill eval --set` may change: how a trained student is scored, never what was trained.
+SCORING_SECTIONS = ("generation", "evaluation")
+
+
+def scoring_recipe(path: str | Path, overrides: tuple[str, ...] | list[str]) -> RunConfig:
+    """A run's saved recipe with ``key=value`` ``overrides`` of its scoring (decoding, metrics);
+    a key of another section would describe another run, and is refused before any work."""
+    for override in overrides:
+        if override.split("=", 1)[0].split(".", 1)[0] not in SCORING_SECTIONS:
+            raise ConfigError(f"--set {override}: `rdistill eval` scores the run as it was trained; "
+                              f"only {' and '.join(s + '.*' for s in SCORING_SECTIONS)} settings can change here")
+    return load_recipe(path, list(overrides))
+
+
 def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
-    """``rdistill eval`` of one run, by its own method, or of an export folder (its recipe inside)."""
+    """``rdistill eval`` of one run, by its own method, or of an export folder (its recipe inside),
+    with the request's scoring overrides."""
     info = read_export(run_dir)
     if info is not None:
-        return evaluate_export(info, load_recipe(info.config), request)
+        return evaluate_export(info, scoring_recipe(info.config, request.overrides), request)
     folder, cfg, method = open_run(run_dir)
+    if request.overrides:
+        cfg = scoring_recipe(folder.config, request.overrides)
     return method.evaluate(folder, cfg, request)
 
 

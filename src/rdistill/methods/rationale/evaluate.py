@@ -74,5 +74,6 @@ def evaluate_rationale_run(predictor, cfg: RunConfig, run_dir: str | Path, reque
     metrics["data_file"] = str(data_file) if data_file else "held-out split of the run's config"
     metrics["teacher_files"] = [str(f) for f in teacher_files]
     metrics["skipped_rows"] = skipped_rows
+    metrics["overrides"] = list(request.overrides)  # scoring settings that differ from the run's recipe
     write_evaluation(metrics, records, Path(output))
     return metrics
