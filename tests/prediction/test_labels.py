@@ -136,3 +136,22 @@ def test_generation_in_waves_equals_one_uninterrupted_run(model_fixture, request
 def test_stop_ids_hold_the_end_token(tiny_causal_dir):
     pred = _predictor(tiny_causal_dir)
     assert pred.tok.eos_token_id in pred.stop_ids
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_causal_dir", "tiny_seq2seq_dir"])
+def test_num_beams_decodes_with_beam_search(model_fixture, request, monkeypatch):
+    """``generation.num_beams`` (a recipe's, or ``rdistill eval --set``) reaches the decoder."""
+    model_dir = request.getfixturevalue(model_fixture)
+    model, kind = load_model(model_dir)
+    beams, generate = [], model.generate
+
+    def spy(*args, **kwargs):
+        beams.append(kwargs["num_beams"])
+        return generate(*args, **kwargs)
+    monkeypatch.setattr(model, "generate", spy)
+    pred = Predictor(model, load_tokenizer(model_dir), FMT, is_seq2seq=kind == "seq2seq", show_progress=False,
+                     settings=PredictionSettings(), generation=GenerationConfig(max_new_tokens=6, batch_size=2,
+                                                                                num_beams=3))
+    texts = pred.explanations(EXAMPLES, ["entailment", "neutral", "contradiction"])
+    assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
+    assert beams and set(beams) == {3}  # every batch by beam search, none by the greedy batch decoder
