@@ -12,7 +12,7 @@ from transformers import TrainingArguments
 from rdistill.data.example import Example
 
 from rdistill.cli import main
-from rdistill.errors import ConfigError
+from rdistill.errors import ConfigError, ModelError
 from rdistill.losses import span_mean
 from rdistill.methods.rationale import trainer as trainer_module
 from rdistill.methods.rationale.collator import RationaleCollator
@@ -159,6 +159,18 @@ def test_resume_restores_the_head_of_the_checkpoint(tiny_seq2seq_dir, esnli_file
     assert loaded and loaded[0][0] == str(checkpoint)
     assert torch.equal(loaded[0][1], saved["classifier.weight"])
 
+
+
+def test_resume_from_a_checkpoint_without_its_head_stops_naming_the_file(tiny_seq2seq_dir, esnli_file,
+                                                                         tmp_path, toy_config):
+    out = tmp_path / "run"
+    raw = _head_raw(toy_config, tiny_seq2seq_dir, esnli_file, max_steps=4, save_steps=2)
+    raw["data"]["dev_size"] = 0
+    train(load_recipe(None, raw=raw), out, show_progress=False)
+    (out / "checkpoints" / "checkpoint-4" / LABEL_HEAD_FILE).unlink()
+    raw["training"]["max_steps"] = 6
+    with pytest.raises(ModelError, match=f"checkpoint-4/{LABEL_HEAD_FILE} is missing"):
+        train(load_recipe(None, raw=raw), out, resume=True, show_progress=False)
 
 def test_settings_the_head_cannot_honour_are_refused_at_load():
     with pytest.raises(ConfigError, match="label_head.*label_softmax.*\n.*label_head.*explain_predict"):

@@ -6,14 +6,12 @@ stopping and distribution are the Trainer's (and the base's, ``training.trainer`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from rdistill.errors import ConfigError
 from rdistill.losses import (IGNORE_INDEX, label_classifier_loss, label_set_cross_entropy, rationale_loss,
                               span_mean)
-from rdistill.models.label_head import LABEL_HEAD_FILE, load_label_head, save_label_head
+from rdistill.models.label_head import load_label_head, save_label_head
 from rdistill.tasks.layout import SPAN_EXPLANATION, SPAN_LABEL
 from rdistill.training.student_forward import EncoderLabelSeq2Seq, TargetOnlyLM
 from rdistill.training.trainer import DistillTrainer, dense_token_losses
@@ -63,14 +61,15 @@ class RationaleTrainer(DistillTrainer):
         return isinstance(self.forward_module, TargetOnlyLM)
 
     # The head goes in and out of checkpoints with the student (its own file: an adapter does not
-    # hold it): saved with every checkpoint, loaded on resume and with the best checkpoint.
+    # hold it): saved with every checkpoint, loaded on resume and with the best checkpoint; a
+    # checkpoint without it stops the run (ModelError naming the file), never a fresh head.
     def _save(self, output_dir: str | None = None, state_dict=None):
         super()._save(output_dir, state_dict)
         save_label_head(self.model, output_dir or self.args.output_dir)
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         super()._load_from_checkpoint(resume_from_checkpoint, model)
-        if self.label_head and (Path(resume_from_checkpoint) / LABEL_HEAD_FILE).is_file():
+        if self.label_head:
             load_label_head(self.model, resume_from_checkpoint)
 
     def _load_best_model(self):
