@@ -313,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="data root for the run's training rows (the judge's training "
                    "data; default $RDISTILL_DATA_DIR)")
     p.add_argument("--no-judge", action="store_true", help="skip the simulatability judge")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="score with other "
-                   "generation.* / evaluation.* settings, e.g. --set generation.num_beams=4 (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="score with other decoding "
+                   "/ metric settings its method reads, e.g. generation.num_beams=4 (repeatable)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("profile", help="params, disk, memory, latency, throughput, FLOPs")

@@ -28,3 +28,14 @@ def test_lr_scheduler_sets_the_schedule_the_trainer_steps(tiny_causal_dir, tmp_p
         optimizer.step()
         scheduler.step()
     assert optimizer.param_groups[0]["lr"] / args.learning_rate == pytest.approx(share, abs=1e-6)
+
+
+# training.epochs is the budget unless training.max_steps (> 0) replaces it.
+@pytest.mark.parametrize("training, epochs, steps", [({"epochs": 2.5}, 2.5, -1),
+                                                    ({"epochs": 2, "max_steps": 7}, 2, 7)])
+def test_epochs_reach_the_trainer_unless_max_steps_replaces_them(tiny_causal_dir, tmp_path, training,
+                                                                 epochs, steps):
+    cfg = load_recipe(None, raw={"data": {"train_file": "x"}, "model": {"name": str(tiny_causal_dir)},
+                                 "training": {"precision": "fp32", **training}})
+    args = training_arguments(cfg, tmp_path, has_dev=False, group_by_length=False)
+    assert (args.num_train_epochs, args.max_steps) == (epochs, steps)

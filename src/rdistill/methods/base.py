@@ -76,6 +76,9 @@ class Method(ABC):
     settings: ClassVar[type[BaseModel] | None] = None
     # Whether its trainer reads ``loss.label_softmax`` (the label term over the label words).
     trains_label_words: ClassVar[bool] = False
+    # What ``rdistill eval --set`` may change: the keys its evaluation reads (``section.`` = all
+    # of a section). A key it would not read is refused rather than silently ignored.
+    scoring_keys: ClassVar[tuple[str, ...]] = ("generation.", "evaluation.")
 
     def check(self, cfg: RunConfig) -> list[tuple[str, str]]:
         """``(key, problem)`` for settings this method cannot honour (reported at load)."""

@@ -99,17 +99,18 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, fmt: str = "hf", qua
     return export_student(folder, cfg, out_dir, fmt=fmt, quantization=quantization, overwrite=overwrite)
 
 
-# What `rdistill eval --set` may change: how a trained student is scored, never what was trained.
-SCORING_SECTIONS = ("generation", "evaluation")
-
-
-def scoring_recipe(path: str | Path, overrides: tuple[str, ...] | list[str]) -> RunConfig:
+def scoring_recipe(path: str | Path, overrides: tuple[str, ...] | list[str],
+                   method: Method | None = None) -> RunConfig:
     """A run's saved recipe with ``key=value`` ``overrides`` of its scoring (decoding, metrics);
-    a key of another section would describe another run, and is refused before any work."""
+    a key the method's evaluation does not read (another section would describe another run)
+    is refused before any work, never silently ignored. ``method``: default, the rationale one."""
+    method = method or get_method("rationale")
     for override in overrides:
-        if override.split("=", 1)[0].split(".", 1)[0] not in SCORING_SECTIONS:
+        key = override.split("=", 1)[0]
+        if not any(key == k or (k.endswith(".") and key.startswith(k)) for k in method.scoring_keys):
+            allowed = ", ".join(k + "*" if k.endswith(".") else k for k in method.scoring_keys)
             raise ConfigError(f"--set {override}: `rdistill eval` scores the run as it was trained; "
-                              f"only {' and '.join(s + '.*' for s in SCORING_SECTIONS)} settings can change here")
+                              f"a {method.name} run's scoring reads only {allowed}")
     return load_recipe(path, list(overrides))
 
 
@@ -121,7 +122,7 @@ def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
         return evaluate_export(info, scoring_recipe(info.config, request.overrides), request)
     folder, cfg, method = open_run(run_dir)
     if request.overrides:
-        cfg = scoring_recipe(folder.config, request.overrides)
+        cfg = scoring_recipe(folder.config, request.overrides, method)
     return method.evaluate(folder, cfg, request)
 
 

@@ -47,6 +47,16 @@ def test_coconut_recipe_trains_evaluates_predicts_and_resumes(tmp_path, tiny_cau
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["uid"] == "1"
     assert main(["--quiet", "eval", str(run), "--output", str(tmp_path / "again.json")]) == 0
     assert json.loads((tmp_path / "again.json").read_text())["answer_accuracy"] == metrics["answer_accuracy"]
+    # eval --set: COCONUT's decoding length is its own key; a decoding key it never reads is refused
+    assert main(["--quiet", "eval", str(run), "--output", str(tmp_path / "short.json"),
+                 "--set", "coconut.max_new_tokens=1"]) == 0
+    short = json.loads((tmp_path / "short.json").read_text())
+    assert short["generated_tokens_mean"] == 1 and short["overrides"] == ["coconut.max_new_tokens=1"]
+    capsys.readouterr()
+    assert main(["eval", str(run), "--output", str(tmp_path / "beams.json"), "--set", "generation.num_beams=4"]) == 2
+    err = capsys.readouterr().err
+    assert "generation.num_beams=4" in err and "coconut.max_new_tokens" in err
+    assert not (tmp_path / "beams.json").exists()
 
     # a plain rerun is refused (the folder holds stages); --resume finds every phase complete
     assert main(["--quiet", "train", str(config), "--output-dir", str(run)]) == 2

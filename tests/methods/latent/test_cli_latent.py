@@ -50,6 +50,18 @@ def test_extract_then_train_from_the_cli(tmp_path, tiny_causal_dir, esnli_file, 
     assert main(["--quiet", "eval", str(tmp_path / "run"), "--output", str(tmp_path / "again.json")]) == 0
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["answer_accuracy"] == before["answer_accuracy"] and again["n"] == 50
+    assert again["overrides"] == []
+    # eval --set changes what a latent run's scoring reads, and refuses what it would ignore
+    assert main(["--quiet", "eval", str(tmp_path / "run"), "--output", str(tmp_path / "short.json"),
+                 "--set", "generation.max_new_tokens=1"]) == 0
+    short = json.loads((tmp_path / "short.json").read_text())
+    assert short["overrides"] == ["generation.max_new_tokens=1"]
+    rows = (tmp_path / "short.predictions.jsonl").read_text().splitlines()
+    tokens = [json.loads(line)["generated_tokens"] for line in rows]
+    assert len(tokens) == 50 and max(tokens) == 1
+    assert main(["--quiet", "eval", str(tmp_path / "run"), "--output", str(tmp_path / "beams.json"),
+                 "--set", "generation.num_beams=4"]) == 2
+    assert "generation.max_new_tokens" in capsys.readouterr().err and not (tmp_path / "beams.json").exists()
     assert (tmp_path / "again.layer_similarity.json").is_file()
     assert main(["--quiet", "eval", str(tmp_path / "run"), "--data-file", str(esnli_file), "--limit", "7",
                  "--output", str(tmp_path / "file.json")]) == 0

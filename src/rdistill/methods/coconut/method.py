@@ -17,6 +17,9 @@ class CoconutMethod(Method):
     name = "coconut"
     section = "coconut"
     settings = CoconutConfig
+    # Greedy decoding after the thoughts, as long as ``coconut.max_new_tokens`` allows.
+    scoring_keys = ("coconut.max_new_tokens", "generation.batch_size", "generation.precision",
+                    "evaluation.limit")
 
     def phases(self, cfg: RunConfig, folder: RunFolder, request: TrainRequest) -> list[Phase]:
         from rdistill.methods.coconut.run import train_coconut

@@ -128,11 +128,13 @@ def answer_metrics(records: list[dict], task: str, seconds: float) -> dict:
     return metrics
 
 
-def evaluate_coconut(predictor: CoconutPredictor, test: Sequence[Example], output: Path) -> dict:
+def evaluate_coconut(predictor: CoconutPredictor, test: Sequence[Example], output: Path,
+                     overrides: Sequence[str] = ()) -> dict:
     t0 = time.perf_counter()
     records = predictor.predict(list(test))
     metrics = answer_metrics(records, predictor.task, time.perf_counter() - t0)
     metrics["predict_dtype"] = predict_dtype(predictor)
+    metrics["overrides"] = list(overrides)  # scoring settings that differ from the run's recipe
     write_evaluation(metrics, records, output)
     return metrics
 
@@ -193,4 +195,5 @@ def evaluate_coconut_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
                                           dtype=inference_dtype(cfg))
     predictor = coconut_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
-    return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)
+    return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics,
+                            request.overrides)

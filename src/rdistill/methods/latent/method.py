@@ -19,6 +19,9 @@ class LatentMethod(Method):
     name = "latent"
     section = "latent"
     settings = LatentConfig
+    # Answers are decoded greedily; no explanation metric or judge is computed.
+    scoring_keys = ("generation.max_new_tokens", "generation.batch_size", "generation.precision",
+                    "evaluation.limit")
 
     def check(self, cfg: RunConfig) -> list[tuple[str, str]]:
         if getattr(cfg, "latent", None) is None:

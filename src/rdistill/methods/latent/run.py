@@ -229,6 +229,7 @@ def evaluate_latent_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest,
     records = predictor.predict(test)
     metrics = answer_metrics(records, cfg.data.dataset)
     metrics["predict_dtype"] = predict_dtype(predictor)
+    metrics["overrides"] = list(request.overrides)  # scoring settings that differ from the run's recipe
     if similarity is not None:
         where = (output.with_name(f"{output.stem}.layer_similarity.json") if output else folder.layer_similarity)
         write_json_atomic(where, similarity)

@@ -120,7 +120,8 @@ def evaluate_thought_run(folder: RunFolder, cfg: RunConfig, request: EvalRequest
     model, tokenizer, _, _ = load_student(folder, trust_remote_code=cfg.model.trust_remote_code,
                                           dtype=inference_dtype(cfg))
     predictor = thought_predictor(model, tokenizer, cfg, show_progress=request.show_progress)
-    return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics)
+    return evaluate_coconut(predictor, test, Path(request.output) if request.output else folder.eval_metrics,
+                            request.overrides)
 
 
 def student_meta(cfg: RunConfig, folder: RunFolder) -> dict:
