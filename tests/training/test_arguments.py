@@ -1,4 +1,4 @@
-"""``training.lr_scheduler`` reaches the Trainer: the schedule it steps is the one the recipe names."""
+"""``training.lr_scheduler`` and ``training.epochs`` reach the Trainer as the recipe names them."""
 
 import pytest
 import torch
@@ -8,10 +8,9 @@ from rdistill.methods.registry import load_recipe
 from rdistill.training.arguments import training_arguments
 
 
-def _cfg(model_dir, schedule):
+def _cfg(model_dir, **training):
     return load_recipe(None, raw={"data": {"train_file": "x"}, "model": {"name": str(model_dir)},
-                                  "training": {"precision": "fp32", "max_steps": 100, "warmup_ratio": 0.0,
-                                               "lr_scheduler": schedule}})
+                                  "training": {"precision": "fp32", **training}})
 
 
 # The learning rate after 25 of 100 steps, as a share of the peak: linear 1 - 0.25,
@@ -19,7 +18,8 @@ def _cfg(model_dir, schedule):
 @pytest.mark.parametrize("schedule, share", [("linear", 0.75), ("cosine", 0.8535534),
                                              ("constant_with_warmup", 1.0)])
 def test_lr_scheduler_sets_the_schedule_the_trainer_steps(tiny_causal_dir, tmp_path, schedule, share):
-    args = training_arguments(_cfg(tiny_causal_dir, schedule), tmp_path, has_dev=False, group_by_length=False)
+    cfg = _cfg(tiny_causal_dir, max_steps=100, warmup_ratio=0.0, lr_scheduler=schedule)
+    args = training_arguments(cfg, tmp_path, has_dev=False, group_by_length=False)
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=args.learning_rate)
     # As Trainer.create_scheduler builds it from the arguments.
     scheduler = get_scheduler(args.lr_scheduler_type, optimizer, num_warmup_steps=args.get_warmup_steps(100),
@@ -35,7 +35,5 @@ def test_lr_scheduler_sets_the_schedule_the_trainer_steps(tiny_causal_dir, tmp_p
                                                     ({"epochs": 2, "max_steps": 7}, 2, 7)])
 def test_epochs_reach_the_trainer_unless_max_steps_replaces_them(tiny_causal_dir, tmp_path, training,
                                                                  epochs, steps):
-    cfg = load_recipe(None, raw={"data": {"train_file": "x"}, "model": {"name": str(tiny_causal_dir)},
-                                 "training": {"precision": "fp32", **training}})
-    args = training_arguments(cfg, tmp_path, has_dev=False, group_by_length=False)
+    args = training_arguments(_cfg(tiny_causal_dir, **training), tmp_path, has_dev=False, group_by_length=False)
     assert (args.num_train_epochs, args.max_steps) == (epochs, steps)

@@ -99,12 +99,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, fmt: str = "hf", qua
     return export_student(folder, cfg, out_dir, fmt=fmt, quantization=quantization, overwrite=overwrite)
 
 
-def scoring_recipe(path: str | Path, overrides: tuple[str, ...] | list[str],
-                   method: Method | None = None) -> RunConfig:
+def scoring_recipe(path: str | Path, overrides: tuple[str, ...] | list[str], method: Method) -> RunConfig:
     """A run's saved recipe with ``key=value`` ``overrides`` of its scoring (decoding, metrics);
     a key the method's evaluation does not read (another section would describe another run)
-    is refused before any work, never silently ignored. ``method``: default, the rationale one."""
-    method = method or get_method("rationale")
+    is refused before any work, never silently ignored."""
     for override in overrides:
         key = override.split("=", 1)[0]
         if not any(key == k or (k.endswith(".") and key.startswith(k)) for k in method.scoring_keys):
@@ -119,7 +117,9 @@ def evaluate_run(run_dir: str | Path, request: EvalRequest) -> dict:
     with the request's scoring overrides."""
     info = read_export(run_dir)
     if info is not None:
-        return evaluate_export(info, scoring_recipe(info.config, request.overrides), request)
+        # An export is scored as a rationale run is (its predictor, its metrics).
+        return evaluate_export(info, scoring_recipe(info.config, request.overrides, get_method("rationale")),
+                               request)
     folder, cfg, method = open_run(run_dir)
     if request.overrides:
         cfg = scoring_recipe(folder.config, request.overrides, method)

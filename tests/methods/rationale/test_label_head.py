@@ -160,7 +160,6 @@ def test_resume_restores_the_head_of_the_checkpoint(tiny_seq2seq_dir, esnli_file
     assert torch.equal(loaded[0][1], saved["classifier.weight"])
 
 
-
 def test_resume_from_a_checkpoint_without_its_head_stops_naming_the_file(tiny_seq2seq_dir, esnli_file,
                                                                          tmp_path, toy_config):
     out = tmp_path / "run"
@@ -171,6 +170,7 @@ def test_resume_from_a_checkpoint_without_its_head_stops_naming_the_file(tiny_se
     raw["training"]["max_steps"] = 6
     with pytest.raises(ModelError, match=f"checkpoint-4/{LABEL_HEAD_FILE} is missing"):
         train(load_recipe(None, raw=raw), out, resume=True, show_progress=False)
+
 
 def test_settings_the_head_cannot_honour_are_refused_at_load():
     with pytest.raises(ConfigError, match="label_head.*label_softmax.*\n.*label_head.*explain_predict"):
