@@ -329,8 +329,11 @@ def main(argv: list[str] | None = None) -> int:
         # The MFU the step would reach if everything but its matmuls took no time.
         profiled = batches[args.warmup:][: args.profile_steps]
         matmul_s = profile["seconds_by_kind"]["matmul"]
-        profile["mfu_if_only_matmuls"] = round(
-            sum(4 * n_params * int(b["attention_mask"].sum()) for b in profiled) / matmul_s / peak, 4) if matmul_s else None
+        profiled_flops = sum(4 * n_params * int(b["attention_mask"].sum()) for b in profiled)
+        profile["mfu_if_only_matmuls"] = round(profiled_flops / matmul_s / peak, 4) if matmul_s else None
+        # The same steps' MFU with the profiler on: the like-for-like partner of the bound above
+        # (the timed steps' "mfu" ran without the profiler's overhead, on other batches).
+        profile["mfu_profiled"] = round(profiled_flops / profile["wall_seconds"] / peak, 4)
     result = {
         "recipe": args.recipe, "overrides": args.overrides, "batches": args.batches,
         "model": cfg.model.name, "batch_size": cfg.training.batch_size,
