@@ -192,8 +192,9 @@ def op_kind(name: str) -> str:
 
 
 def profile_steps(trainer, model, optimizer, batches: list[Batch], n: int) -> dict:
-    """``n`` rdistill steps under ``torch.profiler``: seconds by operator family (self CPU time,
-    summed over the steps), their shares of the profiled wall time, and the top operators."""
+    """``n`` rdistill steps under ``torch.profiler`` (cycling through ``batches`` when there are
+    fewer): seconds by operator family (self CPU time, summed over the steps), their shares, the
+    top operators, and the tokens each profiled step saw (for MFU over exactly these steps)."""
     from torch.profiler import ProfilerActivity, profile
 
     batches = (batches * n)[:n]
@@ -211,7 +212,8 @@ def profile_steps(trainer, model, optimizer, batches: list[Batch], n: int) -> di
         ops.append((seconds, event.key, event.count))
     total = sum(by_kind.values())
     return {
-        "steps": n, "wall_seconds": round(wall, 3), "self_seconds_total": round(total, 3),
+        "steps": n, "tokens_per_step": [int(b["attention_mask"].sum()) for b in batches],
+        "wall_seconds": round(wall, 3), "self_seconds_total": round(total, 3),
         "seconds_by_kind": {k: round(v, 3) for k, v in by_kind.items()},
         "share_by_kind": {k: round(v / total, 4) for k, v in by_kind.items()} if total else None,
         "top_ops": [{"op": name, "self_seconds": round(s, 3), "calls": c}
@@ -327,9 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     finite = all(math.isfinite(x) for xs in losses.values() for x in xs)
     if profile is not None:
         # The MFU the step would reach if everything but its matmuls took no time.
-        profiled = batches[args.warmup:][: args.profile_steps]
         matmul_s = profile["seconds_by_kind"]["matmul"]
-        profiled_flops = sum(4 * n_params * int(b["attention_mask"].sum()) for b in profiled)
+        profiled_flops = 4 * n_params * sum(profile["tokens_per_step"])
         profile["mfu_if_only_matmuls"] = round(profiled_flops / matmul_s / peak, 4) if matmul_s else None
         # The same steps' MFU with the profiler on: the like-for-like partner of the bound above
         # (the timed steps' "mfu" ran without the profiler's overhead, on other batches).

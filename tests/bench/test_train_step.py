@@ -50,6 +50,9 @@ def test_profile_splits_the_step_time_by_operator_family(tmp_path, toy_recipe):
                                           "--profile-steps", "2"])
     profile = json.loads(out.read_text())["profile"]
     assert code == 0 and profile["steps"] == 2
+    # One timed batch, two profiled steps: the batch runs twice and its tokens count twice.
+    result = json.loads(out.read_text())
+    assert profile["tokens_per_step"] == result["tokens_per_batch"] * 2
     assert abs(sum(profile["share_by_kind"].values()) - 1) < 1e-3
     assert profile["seconds_by_kind"]["matmul"] > 0 and profile["seconds_by_kind"]["optimizer"] > 0
     # Matmuls are part of the step: the profiled steps' MFU is below their matmul-only bound.
