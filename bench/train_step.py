@@ -331,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         # The MFU the step would reach if everything but its matmuls took no time.
         matmul_s = profile["seconds_by_kind"]["matmul"]
         profiled_flops = 4 * n_params * sum(profile["tokens_per_step"])
-        profile["mfu_if_only_matmuls"] = round(profiled_flops / matmul_s / peak, 4) if matmul_s else None
+        profile["mfu_if_only_matmuls"] = (round(profiled_flops / matmul_s / peak, 4)
+                                          if matmul_s else None)
         # The same steps' MFU with the profiler on: the like-for-like partner of the bound above
         # (the timed steps' "mfu" ran without the profiler's overhead, on other batches).
         profile["mfu_profiled"] = round(profiled_flops / profile["wall_seconds"] / peak, 4)
